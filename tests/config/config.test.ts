@@ -1,0 +1,159 @@
+import { strict as assert } from "assert";
+import { ConfigError, DEFAULTS, PROJECT, imageProblem, imageVersion, parseHostPort, parseSettings } from "../../components/config";
+
+const key = (k: string) => `${PROJECT}:${k}`;
+
+/** Raw config as the CLI hands it over: strings, JSON for objects. */
+function raw(values: Record<string, unknown>, secretKeys: string[] = []) {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(values)) out[key(k)] = typeof v === "string" ? v : JSON.stringify(v);
+    return { values: out, secretKeys: secretKeys.map(key) };
+}
+
+function problemsOf(values: Record<string, unknown>, secretKeys: string[] = []): string[] {
+    try {
+        parseSettings(raw(values, secretKeys));
+    } catch (e) {
+        assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${e}`);
+        return e.problems;
+    }
+    assert.fail("expected the configuration to be rejected");
+}
+
+/** Exactly one problem, naming the key, and containing every expected fragment. */
+function rejects(values: Record<string, unknown>, keyName: string, ...fragments: string[]) {
+    const problems = problemsOf(values);
+    assert.equal(problems.length, 1, `expected one problem, got:\n${problems.join("\n")}`);
+    assert.ok(problems[0].startsWith(`${key(keyName)}: `), `message does not start with the key: ${problems[0]}`);
+    for (const f of fragments) assert.ok(problems[0].includes(f), `"${problems[0]}" lacks "${f}"`);
+}
+
+describe("stack configuration (pure)", () => {
+    it("applies the documented defaults to an empty configuration", () => {
+        const s = parseSettings(raw({}));
+        assert.deepEqual(s, DEFAULTS);
+        assert.equal(s.controller.port, 6080);
+        assert.equal(s.registry.port, 5080);
+        assert.equal(s.controller.nodePort, 31200);
+        assert.equal(s.registry.nodePort, 31300);
+        assert.equal(s.controller.image, "amalgam8/a8-controller:1.1.0");
+        assert.equal(s.registry.image, "amalgam8/a8-registry:1.1.0");
+        assert.equal(s.redis.mode, "standalone");
+        assert.match(s.redis.image, /^redis:7\.\d+\.\d+/);
+    });
+
+    it("reads structured values and numbers given as strings", () => {
+        const s = parseSettings(
+            raw({
+                storage: "redis",
+                serviceType: "NodePort",
+                createNamespace: "false",
+                controller: { replicas: "3", port: 7080, logLevel: "debug" },
+                registry: { autoscaling: { minReplicas: 2, maxReplicas: 5 } },
+                redis: { mode: "ha", nodes: 5, haproxy: { replicas: 3 } },
+            }),
+        );
+        assert.equal(s.serviceType, "NodePort");
+        assert.equal(s.createNamespace, false);
+        assert.equal(s.controller.replicas, 3);
+        assert.equal(s.controller.port, 7080);
+        assert.equal(s.controller.logLevel, "debug");
+        assert.equal(s.controller.nodePort, 31200, "unset keys of an object keep their defaults");
+        assert.deepEqual(s.registry.autoscaling, { minReplicas: 2, maxReplicas: 5, targetCpuUtilization: 70 });
+        assert.equal(s.redis.nodes, 5);
+        assert.equal(s.redis.haproxy.replicas, 3);
+    });
+
+    it("ignores other namespaces' keys", () => {
+        const s = parseSettings({ values: { "kubernetes:context": "kind-a8" } });
+        assert.equal(s.namespace, DEFAULTS.namespace);
+    });
+
+    describe("rejects bad input with one message naming the key, the value and what is allowed", () => {
+        it("nodePort outside 30000-32767 (the documented example)", () => {
+            const problems = problemsOf({ controller: { nodePort: 29999 } });
+            assert.deepEqual(problems, ["a8-control-plane:controller.nodePort: 29999 is outside 30000-32767"]);
+        });
+        for (const bad of [0, -1, 1.5, "two"]) {
+            it(`replicas ${JSON.stringify(bad)}`, () => rejects({ registry: { replicas: bad } }, "registry.replicas", JSON.stringify(bad), "positive integer"));
+        }
+        for (const bad of [0, 65536, 100000]) {
+            it(`port ${bad}`, () => rejects({ controller: { port: bad } }, "controller.port", String(bad), "1-65535"));
+        }
+        it("nodePort above the range", () => rejects({ registry: { nodePort: 32768 } }, "registry.nodePort", "32768", "30000-32767"));
+        it("colliding nodePorts", () =>
+            rejects({ serviceType: "NodePort", controller: { nodePort: 31000 }, registry: { nodePort: 31000 } }, "registry.nodePort", "31000", "collides"));
+        it("storage", () => rejects({ storage: "etcd" }, "storage", '"etcd"', "redis, memory"));
+        it("serviceType", () => rejects({ serviceType: "Ingress" }, "serviceType", '"Ingress"', "ClusterIP, NodePort, LoadBalancer"));
+        it("auth", () => rejects({ auth: "basic" }, "auth", '"basic"', "none, jwt"));
+        it("redis mode", () => rejects({ redis: { mode: "cluster" } }, "redis.mode", '"cluster"', "standalone, ha, external"));
+        it("log level", () => rejects({ controller: { logLevel: "verbose" } }, "controller.logLevel", '"verbose"', "debug, info, warn, error, fatal, panic"));
+        it("in-memory storage with several controller replicas", () =>
+            rejects({ storage: "memory", controller: { replicas: 2 }, registry: { replicas: 1 } }, "controller.replicas", "2", "must be 1 with storage memory"));
+        it("in-memory storage with several registry replicas (the default of 2)", () =>
+            rejects({ storage: "memory", controller: { replicas: 1 } }, "registry.replicas", "2", "storage memory"));
+        it("in-memory storage with an autoscaler", () =>
+            rejects({ storage: "memory", controller: { replicas: 1 }, registry: { replicas: 1, autoscaling: { minReplicas: 2 } } }, "registry.autoscaling", "storage memory"));
+        it("an untagged image", () => rejects({ controller: { image: "amalgam8/a8-controller" } }, "controller.image", "no tag"));
+        it("an image tagged latest", () => rejects({ registry: { image: "amalgam8/a8-registry:latest" } }, "registry.image", "latest"));
+        it("an untagged Redis image", () => rejects({ redis: { image: "redis" } }, "redis.image", "no tag"));
+        it("an unknown top-level key (typo)", () => rejects({ serviceTyp: "NodePort" }, "serviceTyp", "unknown key", "serviceType"));
+        it("an unknown nested key (typo)", () => rejects({ controller: { replica: 2 } }, "controller.replica", "unknown key", "replicas"));
+        it("an unknown key in redis.haproxy", () => rejects({ redis: { haproxy: { replica: 2 } } }, "redis.haproxy.replica", "unknown key"));
+        it("an even number of Redis nodes", () => rejects({ redis: { mode: "ha", nodes: 4 } }, "redis.nodes", "4", "odd"));
+        it("fewer than 3 Redis nodes", () => rejects({ redis: { mode: "ha", nodes: 1 } }, "redis.nodes", "1", "3-9"));
+        it("a single HAProxy", () => rejects({ redis: { mode: "ha", haproxy: { replicas: 1 } } }, "redis.haproxy.replicas", "1", "2-100"));
+        it("an autoscaler below 2 replicas", () => rejects({ registry: { autoscaling: { minReplicas: 1 } } }, "registry.autoscaling.minReplicas", "1"));
+        it("an autoscaler whose maximum is not above its minimum", () =>
+            rejects({ registry: { autoscaling: { minReplicas: 3, maxReplicas: 3 } } }, "registry.autoscaling.maxReplicas", "greater than minReplicas"));
+        it("a resource quantity", () => rejects({ controller: { resources: { limits: { memory: "lots" } } } }, "controller.resources.limits.memory", "quantity"));
+        it("a namespace that is not a DNS label", () => rejects({ namespace: "Amalgam8_Prod" }, "namespace", "namespace name"));
+        it("an object that is not an object", () => rejects({ controller: "3 replicas" }, "controller", "not an object"));
+        it("external Redis without an address", () => {
+            const problems = problemsOf({ redis: { mode: "external" }, redisPassword: "s3cretPassw0rdForRedis" }, ["redisPassword"]);
+            assert.deepEqual(problems.length, 1);
+            assert.match(problems[0], /^a8-control-plane:redis\.address: required when redis\.mode is external/);
+        });
+        it("external Redis with a malformed address", () => {
+            const problems = problemsOf({ redis: { mode: "external", address: "redis.example.com" }, redisPassword: "s3cretPassw0rdForRedis" }, ["redisPassword"]);
+            assert.equal(problems.length, 1);
+            assert.match(problems[0], /^a8-control-plane:redis\.address: "redis\.example\.com" is not host:port/);
+        });
+        it("external Redis without a password", () => {
+            const problems = problemsOf({ redis: { mode: "external", address: "redis.example.com:6379" } });
+            assert.equal(problems.length, 1);
+            assert.match(problems[0], /^a8-control-plane:redisPassword: required when redis\.mode is external/);
+        });
+        it("a secret given in plain text, without echoing it", () => {
+            const problems = problemsOf({ auth: "jwt", jwtSecret: "hunter2hunter2hunter2" });
+            assert.equal(problems.length, 1);
+            assert.match(problems[0], /^a8-control-plane:jwtSecret: is stored in plain text/);
+            assert.ok(!problems[0].includes("hunter2"), "the message must not reveal the secret");
+        });
+        it("reports every problem at once", () => {
+            const problems = problemsOf({ storage: "etcd", controller: { port: 0 }, auth: "basic" });
+            assert.equal(problems.length, 3);
+        });
+    });
+
+    it("accepts an external Redis with a secret password", () => {
+        const s = parseSettings(raw({ redis: { mode: "external", address: "10.0.0.5:6380" }, redisPassword: "s3cretPassw0rdForRedis" }, ["redisPassword"]));
+        assert.equal(s.redis.address, "10.0.0.5:6380");
+    });
+
+    it("judges image references", () => {
+        assert.equal(imageProblem("redis:7.2.5-alpine"), undefined);
+        assert.equal(imageProblem("registry.example.com:5000/team/a8-controller:1.1.0"), undefined);
+        assert.equal(imageProblem(`amalgam8/a8-controller@sha256:${"a".repeat(64)}`), undefined);
+        assert.match(imageProblem("registry.example.com:5000/team/a8-controller") ?? "", /no tag/);
+        assert.match(imageProblem("redis:latest") ?? "", /latest/);
+        assert.equal(imageVersion("amalgam8/a8-registry:1.1.0"), "1.1.0");
+        assert.equal(imageVersion("registry.example.com:5000/redis:7.2.5-alpine"), "7.2.5-alpine");
+    });
+
+    it("parses host:port", () => {
+        assert.deepEqual(parseHostPort("redis.example.com:6379"), { host: "redis.example.com", port: 6379 });
+        assert.equal(parseHostPort("redis.example.com"), undefined);
+        assert.equal(parseHostPort("redis.example.com:70000"), undefined);
+    });
+});

@@ -1,0 +1,68 @@
+/**
+ * Runs the real program (index.ts) under the SDK's mocks with a real stack file, optionally with
+ * config overrides, and gives tests the Kubernetes objects it registered.
+ */
+import * as path from "path";
+import { InputError } from "../../tools/errors";
+import { StackConfig, loadStackConfig } from "../../tools/program/stackConfig";
+import { ProgramRun, RecordedResource, runProgram } from "../../tools/program/runProgram";
+import { asK8sObject, K8sObject } from "../../policy/lib/k8s";
+import { unwrapSecrets } from "../../tools/check/resources";
+
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+export const PROJECT = "a8-control-plane";
+
+export interface Rendered {
+    readonly run: ProgramRun;
+    /** Kubernetes objects with apiVersion/kind filled in and secrets unwrapped. */
+    readonly objects: K8sObject[];
+    /** The object of this kind and name; fails the test when absent. */
+    get(kind: string, name: string): K8sObject;
+    find(kind: string, name: string): K8sObject | undefined;
+    ofKind(kind: string): K8sObject[];
+}
+
+export function stackConfig(stack: string, overrides: Record<string, unknown> = {}, secretOverrides: string[] = []): StackConfig {
+    const base = loadStackConfig(REPO_ROOT, stack);
+    const config = { ...base.config };
+    for (const [k, v] of Object.entries(overrides)) {
+        const key = `${PROJECT}:${k}`;
+        if (v === undefined) delete config[key];
+        else config[key] = typeof v === "string" ? v : JSON.stringify(v);
+    }
+    return { ...base, config, secretKeys: [...base.secretKeys, ...secretOverrides.map((k) => `${PROJECT}:${k}`)] };
+}
+
+function rendered(run: ProgramRun): Rendered {
+    const objects = run.resources
+        .map((r: RecordedResource) => asK8sObject(r.type, r.inputs))
+        .filter((o): o is K8sObject => o !== undefined)
+        .map((o) => unwrapSecrets(o) as K8sObject);
+    const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata?.name === name);
+    return {
+        run,
+        objects,
+        find,
+        get(kind, name) {
+            const o = find(kind, name);
+            if (!o) throw new Error(`no ${kind}/${name} among: ${objects.map((x) => `${x.kind}/${x.metadata?.name}`).join(", ")}`);
+            return o;
+        },
+        ofKind: (kind) => objects.filter((o) => o.kind === kind),
+    };
+}
+
+export async function renderStack(config: StackConfig): Promise<Rendered> {
+    return rendered(await runProgram(config));
+}
+
+/** The message of the InputError the program stops with; fails when it does not stop. */
+export async function rejection(config: StackConfig): Promise<string> {
+    try {
+        await runProgram(config);
+    } catch (e) {
+        if (e instanceof InputError) return e.message;
+        throw e;
+    }
+    throw new Error("expected the program to reject the configuration");
+}

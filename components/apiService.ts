@@ -11,6 +11,7 @@ import {
 } from "./amalgam8";
 import { AutoscalingSettings, LogLevel, ResourceSettings, ServiceType, imageVersion } from "./config";
 import { selectorLabels, standardLabels } from "./kube/labels";
+import { isolatedPolicySpec } from "./kube/network";
 import { resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity, spreadConstraints } from "./kube/pod";
 
 type NetworkPolicyEgressRule = k8s.types.input.networking.v1.NetworkPolicyEgressRule;
@@ -158,16 +159,8 @@ export class ApiService extends pulumi.ComponentResource {
             `${name}-netpol`,
             {
                 metadata,
-                spec: {
-                    podSelector: { matchLabels: selector },
-                    policyTypes: ["Ingress", "Egress"],
-                    // Sidecars in every namespace (and node ports, load balancers) call the API.
-                    ingress: [{ ports: [{ port: CONTAINER_PORT, protocol: "TCP" }] }],
-                    egress: [
-                        { ports: [{ port: 53, protocol: "UDP" }, { port: 53, protocol: "TCP" }] },
-                        ...(args.storageEgress ?? []),
-                    ],
-                },
+                // Sidecars in every namespace (and node ports, load balancers) call the API.
+                spec: isolatedPolicySpec(selector, [{ ports: [{ port: CONTAINER_PORT, protocol: "TCP" }] }], args.storageEgress),
             },
             childOpts,
         );

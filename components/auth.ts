@@ -4,6 +4,7 @@ import * as random from "@pulumi/random";
 import * as jwt from "jsonwebtoken";
 import { SecretKeyRef } from "./amalgam8";
 import { standardLabels } from "./kube/labels";
+import { singleValueSecret } from "./kube/secret";
 
 export const JWT_SECRET_REF: SecretKeyRef = { name: "a8-auth", key: "jwt-secret" };
 /** The tenant claim that grants access to every tenant. */
@@ -38,15 +39,7 @@ export class JwtAuth extends pulumi.ComponentResource {
         );
         this.secret = new k8s.core.v1.Secret(
             `${name}-secret`,
-            {
-                metadata: {
-                    name: JWT_SECRET_REF.name,
-                    namespace: args.namespace,
-                    labels: standardLabels({ name: "a8-auth", instance: args.instance, component: "auth" }),
-                },
-                type: "Opaque",
-                stringData: { [JWT_SECRET_REF.key]: value },
-            },
+            singleValueSecret(JWT_SECRET_REF, args.namespace, standardLabels({ name: "a8-auth", instance: args.instance, component: "auth" }), value),
             { parent: this },
         );
         this.adminToken = pulumi.secret(value.apply((s) => signToken(s, ADMIN_NAMESPACE)));

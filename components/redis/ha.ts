@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { imageVersion } from "../config";
 import { selectorLabels, standardLabels } from "../kube/labels";
+import { isolatedPolicySpec } from "../kube/network";
 import { requiredNodeAntiAffinity, resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity, spreadConstraints } from "../kube/pod";
 import {
     HAPROXY_PASSWORD_ENV,
@@ -21,8 +22,6 @@ export const SENTINEL_PORT = 26379;
 export const HAPROXY_HEALTH_PORT = 8404;
 /** The `haproxy` user of the official image. */
 const HAPROXY_UID = 99;
-
-const DNS_EGRESS = { ports: [{ port: 53, protocol: "UDP" }, { port: 53, protocol: "TCP" }] };
 
 /**
  * Redis that survives losing its master, behind ONE address: N Redis nodes (a StatefulSet with
@@ -209,17 +208,17 @@ export class RedisHa extends pulumi.ComponentResource {
             { port: args.port, protocol: "TCP" },
             { port: SENTINEL_PORT, protocol: "TCP" },
         ];
+        const toNodes = { to: [{ podSelector: { matchLabels: nodeSelector } }], ports: nodePorts };
         new k8s.networking.v1.NetworkPolicy(
             `${name}-nodes-netpol`,
             {
                 metadata: nodeMeta,
-                spec: {
-                    podSelector: { matchLabels: nodeSelector },
-                    policyTypes: ["Ingress", "Egress"],
-                    // Redis and Sentinel: reachable from peers and HAProxy only.
-                    ingress: [{ from: [{ podSelector: { matchLabels: nodeSelector } }, { podSelector: { matchLabels: proxySelector } }], ports: nodePorts }],
-                    egress: [DNS_EGRESS, { to: [{ podSelector: { matchLabels: nodeSelector } }], ports: nodePorts }],
-                },
+                // Redis and Sentinel: reachable from peers and HAProxy only.
+                spec: isolatedPolicySpec(
+                    nodeSelector,
+                    [{ from: [{ podSelector: { matchLabels: nodeSelector } }, { podSelector: { matchLabels: proxySelector } }], ports: nodePorts }],
+                    [toNodes],
+                ),
             },
             childOpts,
         );
@@ -227,16 +226,15 @@ export class RedisHa extends pulumi.ComponentResource {
             `${name}-haproxy-netpol`,
             {
                 metadata: proxyMeta,
-                spec: {
-                    podSelector: { matchLabels: proxySelector },
-                    policyTypes: ["Ingress", "Egress"],
-                    ingress: [
+                spec: isolatedPolicySpec(
+                    proxySelector,
+                    [
                         { from: [{ podSelector: args.clientSelector }], ports: [{ port: args.port, protocol: "TCP" }] },
                         // Kubelet probes of the health frontend.
                         { ports: [{ port: HAPROXY_HEALTH_PORT, protocol: "TCP" }] },
                     ],
-                    egress: [DNS_EGRESS, { to: [{ podSelector: { matchLabels: nodeSelector } }], ports: nodePorts }],
-                },
+                    [toNodes],
+                ),
             },
             childOpts,
         );

@@ -4,6 +4,7 @@ import * as random from "@pulumi/random";
 import { SecretKeyRef, StorageBinding, serviceFqdn } from "../amalgam8";
 import { RedisMode, RedisSettings, parseHostPort } from "../config";
 import { standardLabels } from "../kube/labels";
+import { singleValueSecret } from "../kube/secret";
 import { RedisHa } from "./ha";
 import { RedisStandalone } from "./standalone";
 
@@ -73,15 +74,7 @@ export class Redis extends pulumi.ComponentResource {
         );
         this.passwordSecret = new k8s.core.v1.Secret(
             `${name}-auth`,
-            {
-                metadata: {
-                    name: PASSWORD_SECRET.name,
-                    namespace: args.namespace,
-                    labels: standardLabels({ name: "redis-auth", instance: args.instance, component: "storage" }),
-                },
-                type: "Opaque",
-                stringData: { [PASSWORD_SECRET.key]: this.password },
-            },
+            singleValueSecret(PASSWORD_SECRET, args.namespace, standardLabels({ name: "redis-auth", instance: args.instance, component: "storage" }), this.password),
             childOpts,
         );
         this.binding = { kind: "redis", host: this.host, port: this.port, password: PASSWORD_SECRET };

@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { serviceFqdn } from "../amalgam8";
 import { imageVersion } from "../config";
 import { selectorLabels, standardLabels } from "../kube/labels";
+import { isolatedPolicySpec } from "../kube/network";
 import { restrictedPodSecurity } from "../kube/pod";
 import { REDIS_HA_FILES, renderStandaloneRedisFiles, standaloneRedisLayout } from "./haConfig";
 import { checksum, dataVolumeClaim, redisContainer, redisVolumes, REDIS_UID } from "./pod";
@@ -65,16 +66,8 @@ export class RedisStandalone extends pulumi.ComponentResource {
 
         new k8s.networking.v1.NetworkPolicy(
             `${name}-netpol`,
-            {
-                metadata,
-                spec: {
-                    podSelector: { matchLabels: selector },
-                    policyTypes: ["Ingress", "Egress"],
-                    ingress: [{ from: [{ podSelector: args.clientSelector }], ports: [{ port: args.port, protocol: "TCP" }] }],
-                    // A lone node talks to nobody: DNS only.
-                    egress: [{ ports: [{ port: 53, protocol: "UDP" }, { port: 53, protocol: "TCP" }] }],
-                },
-            },
+            // A lone node talks to nobody; only the clients reach it.
+            { metadata, spec: isolatedPolicySpec(selector, [{ from: [{ podSelector: args.clientSelector }], ports: [{ port: args.port, protocol: "TCP" }] }]) },
             childOpts,
         );
 

@@ -40,7 +40,12 @@ interface Job {
   name?: string;
   if?: string;
   needs?: string | string[];
+  /** a job that calls a reusable workflow has `uses`, `with` and `secrets` instead of steps */
+  uses?: string;
+  with?: Dict;
+  secrets?: "inherit" | Dict;
   "runs-on"?: unknown;
+  "timeout-minutes"?: number;
   permissions?: Dict | string;
   environment?: string | { name: string; url?: string };
   concurrency?: string | Concurrency;
@@ -154,11 +159,15 @@ function stacksOfMatrix(job: Job): string[] {
   return sorted(expandMatrix(job).map((c) => String(c.stack)));
 }
 
-/** Replaces `${{ matrix.x }}` / `${{ env.X }}` and then `$X` / `${X}` with known values. */
-function resolve(text: string, matrix: Combo, env: Record<string, string>): string {
+/**
+ * Replaces `${{ matrix.x }}` / `${{ inputs.x }}` / `${{ env.X }}` and then `$X` / `${X}`
+ * with known values. `inputs` are the `with:` values of a caller of a reusable workflow.
+ */
+function resolve(text: string, matrix: Combo, env: Record<string, string>, inputs: Combo = {}): string {
   let out = text.replace(/\$\{\{\s*matrix\.([\w-]+)\s*\}\}/g, (m, k: string) =>
     k in matrix ? String(matrix[k]) : m,
   );
+  out = out.replace(/\$\{\{\s*inputs\.([\w-]+)\s*\}\}/g, (m, k: string) => (k in inputs ? String(inputs[k]) : m));
   out = out.replace(/\$\{\{\s*env\.(\w+)\s*\}\}/g, (m, k: string) => env[k] ?? m);
   out = out.replace(/\$\{(\w+)\}|\$(\w+)/g, (m, a: string | undefined, b: string | undefined) => {
     const key = a ?? b ?? "";
@@ -167,10 +176,10 @@ function resolve(text: string, matrix: Combo, env: Record<string, string>): stri
   return out;
 }
 
-function envOf(scopes: Array<Dict | undefined>, matrix: Combo): Record<string, string> {
+function envOf(scopes: Array<Dict | undefined>, matrix: Combo, inputs: Combo = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const scope of scopes) {
-    for (const [k, v] of Object.entries(scope ?? {})) env[k] = resolve(String(v), matrix, env);
+    for (const [k, v] of Object.entries(scope ?? {})) env[k] = resolve(String(v), matrix, env, inputs);
   }
   return env;
 }
@@ -183,18 +192,25 @@ interface ResolvedStep {
   with: Record<string, string>;
 }
 
-/** One job instance per matrix combination, with every step's inputs resolved. */
-function instances(wf: Workflow, job: Job): Array<{ matrix: Combo; steps: ResolvedStep[] }> {
+/**
+ * One job instance per matrix combination, with every step's inputs resolved.
+ * For a job of a reusable workflow, `inputs` are what one caller passes in `with:`.
+ */
+function instances(
+  wf: Workflow,
+  job: Job,
+  inputs: Combo = {},
+): Array<{ matrix: Combo; env: Record<string, string>; steps: ResolvedStep[] }> {
   return expandMatrix(job).map((matrix) => {
-    const jobEnv = envOf([wf.env, job.env], matrix);
+    const jobEnv = envOf([wf.env, job.env], matrix, inputs);
     const steps = (job.steps ?? []).map((step, index) => {
-      const env = { ...jobEnv, ...envOf([step.env], matrix) };
+      const env = { ...jobEnv, ...envOf([step.env], matrix, inputs) };
       const withs: Record<string, string> = {};
-      for (const [k, v] of Object.entries(step.with ?? {})) withs[k] = resolve(String(v), matrix, env);
-      const run = resolve(step.run ?? "", matrix, env).replace(/["']/g, "");
+      for (const [k, v] of Object.entries(step.with ?? {})) withs[k] = resolve(String(v), matrix, env, inputs);
+      const run = resolve(step.run ?? "", matrix, env, inputs).replace(/["']/g, "");
       return { step, index, run, with: withs };
     });
-    return { matrix, steps };
+    return { matrix, env: jobEnv, steps };
   });
 }
 
@@ -224,6 +240,41 @@ function allConditions(wf: Workflow): string[] {
     ...(job.if === undefined ? [] : [job.if]),
     ...(job.steps ?? []).flatMap((s) => (s.if === undefined ? [] : [s.if])),
   ]);
+}
+
+// ---------------------------------------------------------------------------
+// Reusable workflows (`on: workflow_call`) and the jobs that call them
+// ---------------------------------------------------------------------------
+
+const DEPLOY_STACK = "deploy-stack.yml";
+
+interface CallInput {
+  description?: string;
+  required?: boolean;
+  type?: string;
+  default?: unknown;
+}
+
+/** File name of the reusable workflow of this repository that a job calls, if any. */
+function calledWorkflow(job: Job): string | undefined {
+  if (job.uses === undefined) return undefined;
+  return /^\.\/\.github\/workflows\/([^/@]+\.ya?ml)$/.exec(job.uses)?.[1];
+}
+
+/** The `on.workflow_call` trigger of a reusable workflow (undefined when it has none). */
+function workflowCallOf(wf: Workflow): { inputs: Record<string, CallInput>; secrets?: Dict } | undefined {
+  if (!isDict(wf.on) || !("workflow_call" in wf.on)) return undefined;
+  const call = wf.on.workflow_call;
+  const inputs = isDict(call) && isDict(call.inputs) ? (call.inputs as Record<string, CallInput>) : {};
+  const secrets = isDict(call) && isDict(call.secrets) ? call.secrets : undefined;
+  return { inputs, secrets };
+}
+
+/** The inputs one caller job passes, as plain strings/numbers/booleans. */
+function callInputs(job: Job): Combo {
+  const inputs: Combo = {};
+  for (const [k, v] of Object.entries(job.with ?? {})) inputs[k] = v as Scalar;
+  return inputs;
 }
 
 // ---------------------------------------------------------------------------
@@ -304,10 +355,37 @@ describe("GitHub workflows: linter", () => {
     assert.ok(lint(badNeeds.toString()).some((e) => e.code === "unresolved_job" && /lint/.test(e.detail)));
   });
 
-  it("finds pr.yml and deploy.yml in .github/workflows", () => {
+  it("accepts reusable workflows and their callers, and rejects them once they break the schema", () => {
+    const called = fs.readFileSync(path.join(workflowsDir, DEPLOY_STACK), "utf8");
+    const caller = fs.readFileSync(path.join(workflowsDir, "deploy.yml"), "utf8");
+    assert.deepEqual(lint(called), [], `${DEPLOY_STACK} itself must be valid for this test to mean anything`);
+    assert.deepEqual(lint(caller), [], "deploy.yml itself must be valid for this test to mean anything");
+
+    const badType = YAML.parseDocument(called);
+    badType.setIn(["on", "workflow_call", "inputs", "stack", "type"], "text");
+    assert.ok(lint(badType.toString()).some((e) => e.path === "/on/workflow_call/inputs/stack/type"), "input type text");
+
+    const runnerOnCaller = YAML.parseDocument(caller);
+    runnerOnCaller.setIn(["jobs", "deploy-dev", "runs-on"], "ubuntu-latest");
+    assert.ok(
+      lint(runnerOnCaller.toString()).some((e) => e.path === "/jobs/deploy-dev" && /'runs-on'/.test(e.detail)),
+      "a job that calls a reusable workflow cannot also set runs-on",
+    );
+
+    const badSecrets = YAML.parseDocument(caller);
+    badSecrets.setIn(["jobs", "deploy-prod", "secrets"], "inherited");
+    assert.ok(lint(badSecrets.toString()).some((e) => e.path === "/jobs/deploy-prod/secrets"), "secrets: inherited");
+
+    const badNeeds = YAML.parseDocument(caller);
+    badNeeds.setIn(["jobs", "deploy-prod", "needs"], "deploy-qa");
+    assert.ok(lint(badNeeds.toString()).some((e) => e.code === "unresolved_job" && /deploy-qa/.test(e.detail)));
+  });
+
+  it("finds pr.yml, deploy.yml and deploy-stack.yml in .github/workflows", () => {
     const files = workflowFiles();
-    assert.ok(files.includes("pr.yml"), `workflows found: ${files.join(", ")}`);
-    assert.ok(files.includes("deploy.yml"), `workflows found: ${files.join(", ")}`);
+    for (const f of ["pr.yml", "deploy.yml", DEPLOY_STACK]) {
+      assert.ok(files.includes(f), `workflows found: ${files.join(", ")}`);
+    }
   });
 
   for (const file of workflowFiles()) {
@@ -380,7 +458,7 @@ describe("GitHub workflows: hygiene", () => {
 // pr.yml
 // ---------------------------------------------------------------------------
 
-describe("pr.yml", () => {
+describe("GitHub workflows: pr.yml", () => {
   const wf = (): Workflow => loadWorkflow("pr.yml");
 
   it("runs on pull_request and cancels superseded runs of the same pull request", () => {
@@ -499,24 +577,30 @@ describe("pr.yml", () => {
 });
 
 // ---------------------------------------------------------------------------
-// deploy.yml
+// deploy.yml: the gates, then one call of deploy-stack.yml per stack
 // ---------------------------------------------------------------------------
 
-describe("deploy.yml", () => {
-  const wf = (): Workflow => loadWorkflow("deploy.yml");
+interface DeployCall {
+  id: string;
+  job: Job;
+  stack: string;
+}
 
-  /** Deploy jobs keyed by stack (the environment they are bound to). */
-  function deployJobs(w: Workflow): Map<string, { id: string; job: Job }> {
-    const byStack = new Map<string, { id: string; job: Job }>();
-    for (const [id, job] of Object.entries(w.jobs)) {
-      if (!(job.steps ?? []).some((s) => isPulumiAction(s) && s.with?.command === "up")) continue;
-      const env = environmentName(job);
-      assert.ok(env, `deploy job ${id} must be bound to an environment`);
-      assert.ok(!byStack.has(env), `two deploy jobs for ${env}`);
-      byStack.set(env, { id, job });
-    }
-    return byStack;
+/** deploy.yml's calls of deploy-stack.yml, keyed by the stack they pass. */
+function deployCalls(w: Workflow): Map<string, DeployCall> {
+  const byStack = new Map<string, DeployCall>();
+  for (const [id, job] of Object.entries(w.jobs)) {
+    if (calledWorkflow(job) !== DEPLOY_STACK) continue;
+    const stack = job.with?.stack;
+    assert.ok(typeof stack === "string" && stack !== "", `${id} passes the input stack`);
+    assert.ok(!byStack.has(stack), `two deploy jobs for ${stack}`);
+    byStack.set(stack, { id, job, stack });
   }
+  return byStack;
+}
+
+describe("GitHub workflows: deploy.yml", () => {
+  const wf = (): Workflow => loadWorkflow("deploy.yml");
 
   it("runs on push to main and on workflow_dispatch", () => {
     const on = wf().on;
@@ -538,52 +622,181 @@ describe("deploy.yml", () => {
     }
   });
 
-  it("deploys exactly the repository's stacks, in the order dev -> staging -> prod", () => {
-    const jobs = deployJobs(wf());
-    assert.deepEqual(sorted(jobs.keys()), repoStacks());
-    const order = PROMOTION_ORDER.filter((s) => jobs.has(s));
+  it("deploys through deploy-stack.yml only: no job of deploy.yml runs Pulumi itself", () => {
+    for (const { jobId, step } of allSteps(wf())) {
+      assert.ok(!isPulumiAction(step) && !/\bpulumi\s+(up|stack)\b/.test(step.run ?? ""), `${jobId} / ${stepLabel(step)}`);
+    }
+    for (const [id, job] of Object.entries(wf().jobs)) {
+      if (job.uses !== undefined) assert.equal(calledWorkflow(job), DEPLOY_STACK, `${id} calls ${job.uses}`);
+    }
+  });
+
+  it("calls deploy-stack.yml once per repository stack, chained dev -> staging -> prod after the gates", () => {
+    const calls = deployCalls(wf());
+    assert.deepEqual(sorted(calls.keys()), repoStacks());
+    const order = PROMOTION_ORDER.filter((s) => calls.has(s));
     assert.deepEqual(order, PROMOTION_ORDER, "dev, staging and prod are all deployed");
-    const first = jobs.get("dev");
+    const first = calls.get("dev");
     assert.ok(first);
     assert.deepEqual(sorted(needsOf(first.job)), ["check", "test"], "dev waits for the gates");
     for (let i = 1; i < order.length; i++) {
-      const prev = jobs.get(order[i - 1]);
-      const cur = jobs.get(order[i]);
+      const prev = calls.get(order[i - 1]);
+      const cur = calls.get(order[i]);
       assert.ok(prev && cur);
       assert.deepEqual(needsOf(cur.job), [prev.id], `${order[i]} needs ${order[i - 1]}`);
     }
   });
 
-  it("binds every deploy job to its environment, a per-stack concurrency group and its policy config", () => {
-    const w = wf();
-    const groups = new Set<string>();
-    for (const [stack, { id, job }] of deployJobs(w)) {
-      assert.equal(environmentName(job), stack, id);
-      const c = concurrencyOf(job.concurrency);
-      assert.ok(c, `${id} has a concurrency group`);
-      assert.ok(c.group.includes(stack), `${id}: group ${c.group} names ${stack}`);
-      assert.equal(c["cancel-in-progress"], false, `${id}: a running deploy is never cancelled`);
-      groups.add(c.group);
-
-      const [inst] = instances(w, job);
-      const up = findStep(inst.steps, `running pulumi up for ${stack}`, (s) => isPulumiAction(s.step));
-      assert.equal(up.step.uses, "pulumi/actions@v6");
-      assert.equal(up.with.command, "up");
-      assert.equal(up.with.policyPacks, "policy");
-      assert.equal(up.with.policyPackConfigs, `policy/config/${stack}.json`);
-      assert.ok(up.with["stack-name"].includes(stack), `${id}: stack-name ${up.with["stack-name"]}`);
-      const ci = findStep(inst.steps, "running npm ci", runs(/^npm ci\b/m));
-      assert.ok(ci.index < up.index);
-      const kube = findStep(inst.steps, "writing the kubeconfig", runs(/KUBECONFIG=/));
-      assert.equal(kube.step.env?.KUBECONFIG_DATA, `\${{ secrets.KUBECONFIG_${stack.toUpperCase()} }}`);
-
-      const outputs = findStep(inst.steps, "exporting stack outputs", runs(/pulumi stack output --json/));
-      assert.ok(outputs.index > up.index);
-      assert.match(outputs.run, /GITHUB_STEP_SUMMARY/);
-      const commands = outputs.run.split("\n").filter((l) => !l.trim().startsWith("#"));
-      assert.ok(commands.every((l) => !l.includes("--show-secrets")), `${id} must not reveal secret outputs`);
+  it("passes each call its stack, that stack's kubeconfig secret name and secrets: inherit", () => {
+    for (const [stack, { id, job }] of deployCalls(wf())) {
+      assert.equal(job.uses, `./.github/workflows/${DEPLOY_STACK}`, id);
+      assert.equal(job.with?.stack, stack, id);
+      assert.equal(job.with?.kubeconfig_secret, `KUBECONFIG_${stack.toUpperCase()}`, id);
+      // Without inherit, GitHub does not resolve the environment's secrets in the called workflow.
+      assert.equal(job.secrets, "inherit", `${id}: secrets: inherit`);
+      assert.ok(job.name?.includes(stack), `${id}: name ${String(job.name)} names ${stack}`);
     }
-    assert.equal(groups.size, PROMOTION_ORDER.length, "one concurrency group per stack");
+  });
+
+  it("passes every required input of deploy-stack.yml, each one declared there", () => {
+    const call = workflowCallOf(loadWorkflow(DEPLOY_STACK));
+    assert.ok(call, `${DEPLOY_STACK} has on.workflow_call`);
+    const required = sorted(Object.entries(call.inputs).filter(([, i]) => i.required === true).map(([k]) => k));
+    for (const { id, job } of deployCalls(wf()).values()) {
+      const passed = Object.keys(job.with ?? {});
+      for (const k of required) assert.ok(passed.includes(k), `${id} passes ${k}`);
+      for (const k of passed) assert.ok(k in call.inputs, `${id} passes ${k}, which ${DEPLOY_STACK} does not declare`);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------
+// deploy-stack.yml: the reusable per-stack deploy
+// ---------------------------------------------------------------------------
+
+describe("GitHub workflows: deploy-stack.yml", () => {
+  const wf = (): Workflow => loadWorkflow(DEPLOY_STACK);
+
+  /** The job that runs `pulumi up` (there must be exactly one). */
+  function deployJob(w: Workflow): { id: string; job: Job } {
+    const found = Object.entries(w.jobs).filter(([, job]) =>
+      (job.steps ?? []).some((s) => isPulumiAction(s) && s.with?.command === "up"),
+    );
+    assert.equal(found.length, 1, `jobs running pulumi up: ${found.map(([id]) => id).join(", ")}`);
+    const [[id, job]] = found;
+    return { id, job };
+  }
+
+  /** The deploy job as instantiated by each caller in deploy.yml. */
+  function perStack(): Array<{ stack: string; inputs: Combo; inst: ReturnType<typeof instances>[number] }> {
+    const w = wf();
+    const { job } = deployJob(w);
+    return [...deployCalls(loadWorkflow("deploy.yml")).values()].map(({ stack, job: caller }) => {
+      const inputs = callInputs(caller);
+      const [inst] = instances(w, job, inputs);
+      return { stack, inputs, inst };
+    });
+  }
+
+  it("can only be called (on: workflow_call) and takes the required string inputs stack and kubeconfig_secret", () => {
+    const w = wf();
+    assert.ok(isDict(w.on), "on must be a mapping");
+    assert.deepEqual(Object.keys(w.on), ["workflow_call"], "no trigger of its own");
+    const call = workflowCallOf(w);
+    assert.ok(call);
+    for (const name of ["stack", "kubeconfig_secret"]) {
+      const input: CallInput | undefined = call.inputs[name];
+      assert.ok(input, `input ${name}`);
+      assert.equal(input.required, true, `${name} is required`);
+      assert.equal(input.type, "string", `${name} is a string`);
+    }
+  });
+
+  it("binds its job to the environment of the stack input and to deploy-<stack> without cancel-in-progress", () => {
+    const { id, job } = deployJob(wf());
+    assert.equal(environmentName(job), "${{ inputs.stack }}", `${id}: environment`);
+    const c = concurrencyOf(job.concurrency);
+    assert.ok(c, `${id} has a concurrency group`);
+    assert.equal(c.group, "deploy-${{ inputs.stack }}", `${id}: concurrency group`);
+    assert.equal(c["cancel-in-progress"], false, `${id}: a running deploy is never cancelled`);
+    assert.equal(concurrencyOf(wf().concurrency), undefined, "no workflow-level concurrency (it would use the caller's name)");
+
+    const groups = new Set<string>();
+    for (const { stack, inputs } of perStack()) {
+      assert.equal(resolve(environmentName(job) ?? "", {}, {}, inputs), stack);
+      groups.add(resolve(c.group, {}, {}, inputs));
+    }
+    assert.deepEqual(sorted(groups), sorted(PROMOTION_ORDER.map((s) => `deploy-${s}`)), "one group per stack");
+  });
+
+  it("runs pulumi up with the policy pack and policy/config/<stack input>.json", () => {
+    const { job } = deployJob(wf());
+    const up = (job.steps ?? []).find((s) => isPulumiAction(s));
+    assert.ok(up?.with);
+    assert.equal(up.uses, "pulumi/actions@v6");
+    assert.equal(up.with.command, "up");
+    assert.equal(up.with.policyPacks, "policy");
+    assert.equal(up.with.policyPackConfigs, "policy/config/${{ inputs.stack }}.json");
+    for (const { stack, inst } of perStack()) {
+      const step = findStep(inst.steps, `running pulumi up for ${stack}`, (s) => isPulumiAction(s.step));
+      assert.equal(step.with.policyPackConfigs, `policy/config/${stack}.json`);
+      assert.equal(step.with.message, `Deploy \${{ github.sha }} to ${stack}`);
+      assert.equal(inst.env.STACK, stack);
+      const ci = findStep(inst.steps, "running npm ci", runs(/^npm ci\b/m));
+      assert.ok(ci.index < step.index, "npm ci runs before pulumi up");
+      assert.match(ci.run, /npm ci [^\n]*--prefix policy/, "the policy pack's dependencies are installed");
+    }
+  });
+
+  it("addresses the stack as <PULUMI_ORG>/<stack> when the variable is set, else by its bare name", () => {
+    for (const { stack, inst } of perStack()) {
+      const up = findStep(inst.steps, "running pulumi up", (s) => isPulumiAction(s.step));
+      const name = up.with["stack-name"];
+      assert.match(name, /vars\.PULUMI_ORG != ''/, name);
+      assert.match(name, /format\('\{0\}\/\{1\}', vars\.PULUMI_ORG, inputs\.stack\)/, name);
+      assert.match(name, /\|\| inputs\.stack \}\}$/, name);
+      const outputs = findStep(inst.steps, "exporting stack outputs", runs(/pulumi stack output --json/));
+      assert.match(outputs.step.run ?? "", /--stack "\$STACK_NAME"/, `${stack}: outputs of the same stack`);
+    }
+  });
+
+  it("writes the kubeconfig named by the caller, failing when it or the backend secrets are missing", () => {
+    const { job } = deployJob(wf());
+    const kube = (job.steps ?? []).find((s) => /KUBECONFIG=/.test(s.run ?? ""));
+    assert.ok(kube?.env, "a step writes the kubeconfig");
+    assert.equal(kube.env.KUBECONFIG_DATA, "${{ secrets[inputs.kubeconfig_secret] }}");
+    assert.equal(kube.env.HAS_PULUMI_TOKEN, "${{ secrets.PULUMI_ACCESS_TOKEN != '' }}");
+    assert.equal(kube.env.HAS_BACKEND_URL, "${{ secrets.PULUMI_BACKEND_URL != '' }}");
+    const run = kube.run ?? "";
+    assert.match(run, /::error[^\n]*PULUMI_ACCESS_TOKEN nor PULUMI_BACKEND_URL/);
+    assert.match(run, /if \[ -z "\$KUBECONFIG_DATA" \]; then\n\s*echo "::error[^\n]*\n\s*exit 1/);
+    assert.match(run, /umask 077/);
+    const steps = job.steps ?? [];
+    const cleanup = steps.find((s) => /rm -f "\$RUNNER_TEMP\/kubeconfig"/.test(s.run ?? ""));
+    assert.ok(cleanup, "the kubeconfig is removed");
+    assert.match(cleanup.if ?? "", /always\(\)/, "even when the deploy fails");
+    assert.ok(steps.indexOf(cleanup) === steps.length - 1, "as the last step");
+    for (const { stack, inst } of perStack()) {
+      const step = findStep(inst.steps, "writing the kubeconfig", runs(/KUBECONFIG=/));
+      assert.equal(step.step.env?.KUBECONFIG_SECRET, "${{ inputs.kubeconfig_secret }}");
+      assert.match(step.run, new RegExp(`Secret KUBECONFIG_${stack.toUpperCase()} is not set`), stack);
+    }
+  });
+
+  it("writes the stack outputs into the job summary after the deploy, without revealing secrets", () => {
+    for (const { stack, inst } of perStack()) {
+      const up = findStep(inst.steps, "running pulumi up", (s) => isPulumiAction(s.step));
+      const outputs = findStep(inst.steps, "exporting stack outputs", runs(/pulumi stack output --json/));
+      assert.ok(outputs.index > up.index, `${stack}: outputs after pulumi up`);
+      assert.match(outputs.run, /GITHUB_STEP_SUMMARY/);
+      assert.match(outputs.run, /_secret, not shown_/);
+      const commands = outputs.run.split("\n").filter((l) => !l.trim().startsWith("#"));
+      assert.ok(commands.every((l) => !l.includes("--show-secrets")), `${stack} must not reveal secret outputs`);
+      for (const v of ["PULUMI_ACCESS_TOKEN", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"]) {
+        assert.equal(outputs.step.env?.[v], `\${{ secrets.${v} }}`, `${stack}: outputs step gets ${v}`);
+        assert.equal(up.step.env?.[v], `\${{ secrets.${v} }}`, `${stack}: pulumi up gets ${v}`);
+      }
+    }
   });
 });
 
@@ -594,6 +807,21 @@ describe("deploy.yml", () => {
 describe("GitHub workflows: repository consistency", () => {
   it("the repository defines the stacks dev, staging and prod", () => {
     assert.deepEqual(repoStacks(), sorted(PROMOTION_ORDER));
+  });
+
+  it("every local reusable workflow that a job calls exists and is callable", () => {
+    let calls = 0;
+    for (const file of workflowFiles()) {
+      for (const [id, job] of Object.entries(loadWorkflow(file).jobs)) {
+        if (job.uses === undefined || !job.uses.startsWith("./")) continue;
+        const called = calledWorkflow(job);
+        assert.ok(called, `${file}: ${id} uses ${job.uses}, not a file of .github/workflows`);
+        assert.ok(workflowFiles().includes(called), `${file}: ${id} calls ${called}, which does not exist`);
+        assert.ok(workflowCallOf(loadWorkflow(called)), `${called} has no on.workflow_call`);
+        calls++;
+      }
+    }
+    assert.ok(calls > 0, "deploy.yml calls deploy-stack.yml");
   });
 
   it("every stack has the policy config that the workflows pass to the policy pack", () => {

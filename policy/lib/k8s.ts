@@ -1,0 +1,223 @@
+/**
+ * Kubernetes object helpers shared by the policies: type tokens, references, pod specs.
+ * Objects arrive as plain JSON (resource inputs), so everything here is defensive about shape.
+ */
+
+/** A Kubernetes object as a plain JSON value. */
+export type K8sObject = Record<string, any>;
+
+export interface GroupVersionKind {
+    /** `v1`, `apps/v1`, `networking.k8s.io/v1`. */
+    apiVersion: string;
+    group: string;
+    version: string;
+    kind: string;
+}
+
+/**
+ * Pulumi type tokens of Kubernetes objects look like `kubernetes:apps/v1:Deployment`; the core
+ * group is spelled `core`. Components (`kubernetes:yaml/v2:ConfigGroup`, `kubernetes:helm.sh/v4:Chart`)
+ * and Helm releases are not objects the API server stores, so they are excluded.
+ */
+const NOT_OBJECTS = new Set([
+    "kubernetes:helm.sh/v3:Release",
+    "kubernetes:helm.sh/v3:Chart",
+    "kubernetes:helm.sh/v4:Chart",
+    "kubernetes:kustomize:Directory",
+    "kubernetes:kustomize/v2:Directory",
+    "kubernetes:yaml:ConfigFile",
+    "kubernetes:yaml:ConfigGroup",
+    "kubernetes:yaml/v2:ConfigFile",
+    "kubernetes:yaml/v2:ConfigGroup",
+]);
+
+export function parseTypeToken(type: string): GroupVersionKind | undefined {
+    if (NOT_OBJECTS.has(type)) {
+        return undefined;
+    }
+    const m = /^kubernetes:([^:/]+)\/([^:/]+):([A-Za-z0-9]+)$/.exec(type);
+    if (!m) {
+        return undefined;
+    }
+    const [, group, version, kind] = m;
+    if (kind.endsWith("List") || kind.endsWith("Patch")) {
+        // Lists and server-side-apply patches are not standalone objects.
+        return undefined;
+    }
+    const coreGroup = group === "core" ? "" : group;
+    return { group: coreGroup, version, kind, apiVersion: coreGroup ? `${coreGroup}/${version}` : version };
+}
+
+export function typeToken(apiVersion: string, kind: string): string {
+    const slash = apiVersion.indexOf("/");
+    const module = slash < 0 ? `core/${apiVersion}` : apiVersion;
+    return `kubernetes:${module}:${kind}`;
+}
+
+export function splitApiVersion(apiVersion: string): { group: string; version: string } {
+    const slash = apiVersion.indexOf("/");
+    return slash < 0 ? { group: "", version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
+}
+
+/**
+ * The Kubernetes object behind a Pulumi resource, with `apiVersion`/`kind` filled in from the type
+ * token when the inputs omit them (the Pulumi SDK adds them, mocks and raw inputs may not).
+ */
+export function asK8sObject(type: string, props: Record<string, any> | undefined): K8sObject | undefined {
+    const gvk = parseTypeToken(type);
+    if (!gvk || !props || typeof props !== "object") {
+        return undefined;
+    }
+    return { ...props, apiVersion: props.apiVersion ?? gvk.apiVersion, kind: props.kind ?? gvk.kind };
+}
+
+export function kindOf(obj: K8sObject): string {
+    return typeof obj.kind === "string" ? obj.kind : "";
+}
+
+export function nameOf(obj: K8sObject): string {
+    const n = obj.metadata?.name;
+    return typeof n === "string" && n !== "" ? n : "<unnamed>";
+}
+
+/** Unset namespace = the provider's default namespace; it equals only other unset namespaces. */
+export function namespaceOf(obj: K8sObject): string {
+    const ns = obj.metadata?.namespace;
+    return typeof ns === "string" ? ns : "";
+}
+
+/** `Kind/name`: how findings name the object they concern. */
+export function refOf(obj: K8sObject): string {
+    return `${kindOf(obj)}/${nameOf(obj)}`;
+}
+
+export function labelsOf(obj: K8sObject | undefined): Record<string, string> {
+    const l = obj?.metadata?.labels;
+    return l && typeof l === "object" ? (l as Record<string, string>) : {};
+}
+
+export const WORKLOAD_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "Pod"];
+
+/** Workloads that keep a number of long-running replicas (what HA rules count). */
+export const REPLICATED_KINDS = ["Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"];
+
+export interface PodTemplate {
+    /** The pod spec (`spec` for a Pod, the template's spec otherwise). */
+    spec: Record<string, any>;
+    /** Labels the pods carry. */
+    labels: Record<string, string>;
+}
+
+/** The pod template of a workload (Deployment, StatefulSet, DaemonSet, ReplicaSet, RC, Job, CronJob, Pod). */
+export function podTemplateOf(obj: K8sObject): PodTemplate | undefined {
+    const kind = kindOf(obj);
+    if (kind === "Pod") {
+        return { spec: obj.spec ?? {}, labels: labelsOf(obj) };
+    }
+    if (kind === "CronJob") {
+        const t = obj.spec?.jobTemplate?.spec?.template;
+        return t ? { spec: t.spec ?? {}, labels: labelsOf(t) } : undefined;
+    }
+    if (WORKLOAD_KINDS.includes(kind)) {
+        const t = obj.spec?.template;
+        return t ? { spec: t.spec ?? {}, labels: labelsOf(t) } : undefined;
+    }
+    return undefined;
+}
+
+export type Container = Record<string, any>;
+
+export function containersOf(podSpec: Record<string, any>): Container[] {
+    return Array.isArray(podSpec.containers) ? podSpec.containers : [];
+}
+
+/** Regular and init containers: both need images, resources and security settings. */
+export function allContainersOf(podSpec: Record<string, any>): Container[] {
+    const init = Array.isArray(podSpec.initContainers) ? podSpec.initContainers : [];
+    return [...init, ...containersOf(podSpec)];
+}
+
+/** Declared replicas: unset counts as 1 (the API default). */
+export function declaredReplicas(obj: K8sObject): number {
+    const kind = kindOf(obj);
+    if (!REPLICATED_KINDS.includes(kind)) {
+        return 1;
+    }
+    const r = obj.spec?.replicas;
+    return typeof r === "number" ? r : 1;
+}
+
+export function containerPorts(c: Container): Record<string, any>[] {
+    return Array.isArray(c.ports) ? c.ports : [];
+}
+
+export interface ImageRef {
+    /** Everything before the tag/digest, e.g. `docker.io/bitnami/redis`. */
+    repository: string;
+    tag?: string;
+    digest?: string;
+}
+
+/** Splits `registry:5000/team/app:1.2@sha256:...` into repository, tag and digest. */
+export function parseImage(image: string): ImageRef {
+    let rest = image.trim();
+    let digest: string | undefined;
+    const at = rest.indexOf("@");
+    if (at >= 0) {
+        digest = rest.slice(at + 1);
+        rest = rest.slice(0, at);
+    }
+    let tag: string | undefined;
+    const lastColon = rest.lastIndexOf(":");
+    if (lastColon > rest.lastIndexOf("/")) {
+        tag = rest.slice(lastColon + 1);
+        rest = rest.slice(0, lastColon);
+    }
+    return { repository: rest, tag, digest };
+}
+
+/** Last path segment of the image repository, lower-cased: `bitnami/redis:7` -> `redis`. */
+export function imageName(image: unknown): string {
+    if (typeof image !== "string") {
+        return "";
+    }
+    const repo = parseImage(image).repository;
+    return repo.slice(repo.lastIndexOf("/") + 1).toLowerCase();
+}
+
+/** Resolves an int-or-percent against a total, rounding like the named controller does. */
+export function intOrPercent(value: unknown, total: number, round: "up" | "down"): number | undefined {
+    if (typeof value === "number") {
+        return value;
+    }
+    if (typeof value === "string") {
+        const m = /^(\d+)%$/.exec(value.trim());
+        if (m) {
+            const raw = (Number(m[1]) * total) / 100;
+            return round === "up" ? Math.ceil(raw) : Math.floor(raw);
+        }
+        if (/^\d+$/.test(value.trim())) {
+            return Number(value.trim());
+        }
+    }
+    return undefined;
+}
+
+/** Kinds the API server stores without a namespace. */
+export const CLUSTER_SCOPED_KINDS = new Set([
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "StorageClass",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "PriorityClass",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+    "APIService",
+    "IngressClass",
+    "RuntimeClass",
+    "CSIDriver",
+    "VolumeSnapshotClass",
+]);

@@ -1,0 +1,350 @@
+/**
+ * High availability: enough replicas, shared state, disruption budgets, spreading and rollouts
+ * that keep capacity.
+ */
+import { Policies } from "@pulumi/policy";
+import { intOrPercent } from "../lib/k8s";
+import { Entry, StackModel, Workload } from "../lib/model";
+import { stackRule } from "../lib/policy";
+import { LabelSelector, matchesLabelSelector, selectorProblems } from "../lib/selector";
+import { A8_STORAGE } from "../lib/amalgam8";
+import { a8Storage, showLabels } from "../lib/storage";
+
+function replicasText(w: Workload): string {
+    if (w.hpa) {
+        return `${w.replicas} replica(s) (minReplicas of ${w.hpa.ref})`;
+    }
+    return `${w.replicas} replica(s)`;
+}
+
+/** Stateless serving workloads the min-replicas rule counts: Amalgam8 services and Redis proxies. */
+function servingStateless(model: StackModel): Workload[] {
+    return model
+        .replicated()
+        .filter((w) => w.a8Role !== undefined || w.redisRole === "proxy" || (w.redisRole === undefined && model.servicesFor(w).length > 0));
+}
+
+export const minReplicas = stackRule<{ minReplicas: number }>({
+    name: "ha-min-replicas",
+    description:
+        "The controller, the registry and every other Service-backed stateless workload (the Redis proxy included) run at least `minReplicas` pods (an HPA's minReplicas counts).",
+    enforcementLevel: "mandatory",
+    properties: { minReplicas: { type: "integer", minimum: 1, default: 2, description: "Least replicas per workload." } },
+    check(model, cfg, report) {
+        for (const w of servingStateless(model)) {
+            if (w.replicas >= cfg.minReplicas) {
+                continue;
+            }
+            const storage = a8Storage(model, w);
+            const fix = w.hpa ? `set minReplicas of ${w.hpa.ref} to at least ${cfg.minReplicas}` : `set spec.replicas to at least ${cfg.minReplicas}`;
+            const memoryNote =
+                storage && storage.memory
+                    ? `; it uses in-memory storage (${storage.typeText}), so first move it to Redis (${A8_STORAGE[storage.role].typeVar}=redis) or its replicas would not share state`
+                    : "";
+            report(`${w.ref} runs ${replicasText(w)}: one node drain or crash takes it down. ${fix[0].toUpperCase()}${fix.slice(1)}${memoryNote}.`, w);
+        }
+    },
+});
+
+export const noReplicatedMemoryStore = stackRule({
+    name: "ha-no-replicated-memory-store",
+    description:
+        "An Amalgam8 service with in-memory storage (`A8_DATABASE_TYPE=memory`, `A8_STORE=inmem`, or unset) never runs more than one replica: each replica would hold its own rules or catalogue.",
+    enforcementLevel: "mandatory",
+    check(model, _cfg, report) {
+        for (const w of model.replicated()) {
+            const s = a8Storage(model, w);
+            if (!s || !s.memory) {
+                continue;
+            }
+            const max = w.hpa ? Math.max(w.replicas, Number(w.hpa.obj.spec?.maxReplicas ?? 1)) : w.replicas;
+            if (max <= 1) {
+                continue;
+            }
+            const st = A8_STORAGE[s.role];
+            report(
+                `${w.ref} can run ${max} replicas with in-memory storage (${s.typeText}): every replica would keep its own state and clients would see different answers. ` +
+                    `Set ${st.typeVar}=redis with ${st.addressVar} (and ${st.passwordVar} from a Secret), or run a single replica.`,
+                w,
+            );
+        }
+    },
+});
+
+export const pdbRequired = stackRule({
+    name: "ha-pdb-required",
+    description:
+        "Every workload with 2 or more replicas is matched by exactly one PodDisruptionBudget in its namespace (full label-selector match on the pod labels).",
+    enforcementLevel: "mandatory",
+    check(model, _cfg, report) {
+        for (const w of model.replicated()) {
+            if (w.replicas < 2) {
+                continue;
+            }
+            const pdbs = model.pdbsFor(w);
+            if (pdbs.length === 0) {
+                report(
+                    `${w.ref} (${replicasText(w)}) has no PodDisruptionBudget: a node drain may evict all its pods at once. ` +
+                        `Add a policy/v1 PodDisruptionBudget${w.namespace ? ` in namespace ${w.namespace}` : ""} with selector.matchLabels ${showLabels(w.pod.labels)} and maxUnavailable: 1.`,
+                    w,
+                );
+            } else if (pdbs.length > 1) {
+                report(
+                    `${w.ref} is matched by ${pdbs.length} PodDisruptionBudgets (${pdbs.map((p) => p.ref).join(", ")}): the eviction API refuses to evict pods covered by more than one, so drains hang. Keep exactly one.`,
+                    w,
+                );
+            }
+        }
+    },
+});
+
+/** Pods a PDB lets go at once for a workload of `replicas` pods (the disruption controller rounds up). */
+export function allowedDisruptions(pdb: Entry, replicas: number): number | undefined {
+    const spec = pdb.obj.spec ?? {};
+    if (spec.maxUnavailable !== undefined && spec.maxUnavailable !== null) {
+        return intOrPercent(spec.maxUnavailable, replicas, "up");
+    }
+    if (spec.minAvailable !== undefined && spec.minAvailable !== null) {
+        const min = intOrPercent(spec.minAvailable, replicas, "up");
+        return min === undefined ? undefined : replicas - min;
+    }
+    return undefined;
+}
+
+export const pdbAllowsDisruption = stackRule({
+    name: "ha-pdb-allows-disruption",
+    description:
+        "Each PodDisruptionBudget sets exactly one of minAvailable/maxUnavailable, has a valid selector, and lets at least one pod of every workload it matches be evicted (else node drains never finish).",
+    enforcementLevel: "mandatory",
+    check(model, _cfg, report) {
+        for (const pdb of model.ofKind("PodDisruptionBudget")) {
+            const spec = pdb.obj.spec ?? {};
+            const hasMin = spec.minAvailable !== undefined && spec.minAvailable !== null;
+            const hasMax = spec.maxUnavailable !== undefined && spec.maxUnavailable !== null;
+            if (hasMin === hasMax) {
+                report(
+                    `${pdb.ref} sets ${hasMin ? "both minAvailable and maxUnavailable" : "neither minAvailable nor maxUnavailable"}: set exactly one, preferably maxUnavailable: 1.`,
+                    pdb,
+                );
+                continue;
+            }
+            const problems = selectorProblems(spec.selector);
+            if (!spec.selector || problems.length > 0) {
+                report(`${pdb.ref} has ${spec.selector ? `an invalid selector (${problems.join("; ")})` : "no selector"}: set spec.selector.matchLabels to the pod labels of its workload.`, pdb);
+                continue;
+            }
+            for (const w of model.pdbTargets(pdb)) {
+                const allowed = allowedDisruptions(pdb, w.replicas);
+                if (allowed === undefined) {
+                    report(`${pdb.ref} has an unreadable ${hasMax ? "maxUnavailable" : "minAvailable"} (${JSON.stringify(hasMax ? spec.maxUnavailable : spec.minAvailable)}): use an integer or a percentage like "50%".`, pdb);
+                    break;
+                }
+                if (allowed < 1) {
+                    const setting = hasMax ? `maxUnavailable: ${JSON.stringify(spec.maxUnavailable)}` : `minAvailable: ${JSON.stringify(spec.minAvailable)}`;
+                    report(
+                        `${pdb.ref} (${setting}) allows no eviction of ${w.ref}, which runs ${replicasText(w)}: node drains would block forever. ` +
+                            `Use maxUnavailable: 1${w.replicas > 1 ? ` or minAvailable of at most ${w.replicas - 1}` : `, and run ${w.ref} with at least 2 replicas`}.`,
+                        pdb,
+                    );
+                }
+            }
+        }
+    },
+});
+
+interface SpreadConfig {
+    topologyKeys: string[];
+    requireHardForRedis: boolean;
+}
+
+/** Does an affinity term / TSC select the pod's own labels in the pod's namespace? */
+function selectsOwnPods(term: any, w: Workload): boolean {
+    const namespaces: unknown = term?.namespaces;
+    if (Array.isArray(namespaces) && namespaces.length > 0 && !namespaces.includes(w.namespace) && w.namespace !== "") {
+        return false;
+    }
+    return matchesLabelSelector(term?.labelSelector as LabelSelector, w.pod.labels);
+}
+
+export interface SpreadFinding {
+    /** Spread exists on a node-level key with a selector matching the pod. */
+    soft: boolean;
+    hard: boolean;
+    problems: string[];
+}
+
+export function spreadOf(w: Workload, keys: string[]): SpreadFinding {
+    const out: SpreadFinding = { soft: false, hard: false, problems: [] };
+    const anti = w.pod.spec.affinity?.podAntiAffinity ?? {};
+    const check = (term: any, hard: boolean, where: string) => {
+        if (!keys.includes(term?.topologyKey)) {
+            return;
+        }
+        if (!selectsOwnPods(term, w)) {
+            out.problems.push(`${where} on ${term.topologyKey} has a labelSelector that does not match the pod's own labels ${showLabels(w.pod.labels)}`);
+            return;
+        }
+        out.soft = true;
+        out.hard = out.hard || hard;
+    };
+    for (const t of Array.isArray(anti.requiredDuringSchedulingIgnoredDuringExecution) ? anti.requiredDuringSchedulingIgnoredDuringExecution : []) {
+        check(t, true, "required podAntiAffinity");
+    }
+    for (const t of Array.isArray(anti.preferredDuringSchedulingIgnoredDuringExecution) ? anti.preferredDuringSchedulingIgnoredDuringExecution : []) {
+        check(t?.podAffinityTerm, false, "preferred podAntiAffinity");
+    }
+    for (const t of Array.isArray(w.pod.spec.topologySpreadConstraints) ? w.pod.spec.topologySpreadConstraints : []) {
+        const when = t?.whenUnsatisfiable;
+        if (typeof t?.maxSkew !== "number" || t.maxSkew < 1) {
+            out.problems.push(`topologySpreadConstraint on ${t?.topologyKey} needs maxSkew >= 1`);
+            continue;
+        }
+        if (when !== "DoNotSchedule" && when !== "ScheduleAnyway") {
+            out.problems.push(`topologySpreadConstraint on ${t?.topologyKey} needs whenUnsatisfiable DoNotSchedule or ScheduleAnyway`);
+            continue;
+        }
+        if (t.minDomains !== undefined && when !== "DoNotSchedule") {
+            out.problems.push(`topologySpreadConstraint on ${t?.topologyKey} sets minDomains, which only works with whenUnsatisfiable: DoNotSchedule`);
+            continue;
+        }
+        check(t, when === "DoNotSchedule", "topologySpreadConstraint");
+    }
+    return out;
+}
+
+export const spreadReplicas = stackRule<SpreadConfig>({
+    name: "ha-spread-replicas",
+    description:
+        "Pods of a multi-replica workload are spread across nodes: podAntiAffinity or a topologySpreadConstraint on kubernetes.io/hostname whose selector matches the pods' own labels. Redis (data nodes and Sentinels) needs the hard form.",
+    enforcementLevel: "mandatory",
+    properties: {
+        topologyKeys: {
+            type: "array",
+            items: { type: "string" },
+            default: ["kubernetes.io/hostname"],
+            description: "Topology keys that count as node-level spreading.",
+        },
+        requireHardForRedis: {
+            type: "boolean",
+            default: true,
+            description: "Redis pods need required anti-affinity or a DoNotSchedule constraint (a soft rule may co-locate primary and replica).",
+        },
+    },
+    check(model, cfg, report) {
+        for (const w of model.replicated()) {
+            if (w.replicas < 2) {
+                continue;
+            }
+            const s = spreadOf(w, cfg.topologyKeys);
+            const redis = w.redisRole === "server" || w.redisRole === "sentinel";
+            const keys = cfg.topologyKeys.join(" or ");
+            const how =
+                `add spec.template.spec.affinity.podAntiAffinity.${redis && cfg.requireHardForRedis ? "requiredDuringSchedulingIgnoredDuringExecution" : "preferred/requiredDuringSchedulingIgnoredDuringExecution"} ` +
+                `with topologyKey ${keys} and labelSelector.matchLabels ${showLabels(w.pod.labels)}, or a topologySpreadConstraint on ${keys} (maxSkew: 1${redis && cfg.requireHardForRedis ? ", whenUnsatisfiable: DoNotSchedule" : ""})`;
+            if (s.problems.length > 0) {
+                report(`${w.ref}: ${s.problems.join("; ")}. Fix it: ${how}.`, w);
+            } else if (!s.soft) {
+                report(`${w.ref} (${replicasText(w)}) may put all its pods on one node: ${how}.`, w);
+            } else if (redis && cfg.requireHardForRedis && !s.hard) {
+                report(
+                    `${w.ref} only prefers to spread its Redis pods: the scheduler may still put the primary and a replica on one node. ` +
+                        `Make it requiredDuringSchedulingIgnoredDuringExecution (or whenUnsatisfiable: DoNotSchedule) on ${keys}.`,
+                    w,
+                );
+            }
+        }
+    },
+});
+
+function effectiveMaxUnavailable(w: Workload): number {
+    const ru = w.obj.spec?.strategy?.rollingUpdate ?? {};
+    return intOrPercent(ru.maxUnavailable ?? "25%", w.replicas, "down") ?? 0;
+}
+
+export const rollingUpdate = stackRule({
+    name: "ha-rolling-update",
+    description:
+        "Deployments roll out with RollingUpdate (not Recreate) and keep capacity: maxUnavailable below the replica count; StatefulSet rolling updates likewise.",
+    enforcementLevel: "mandatory",
+    check(model, _cfg, report) {
+        for (const w of model.workloads) {
+            if (w.kind === "Deployment") {
+                const strategy = w.obj.spec?.strategy ?? {};
+                if (strategy.type === "Recreate") {
+                    report(`${w.ref} uses strategy Recreate, which stops every pod before starting new ones: use type RollingUpdate with maxUnavailable: 0 and maxSurge: 1.`, w);
+                    continue;
+                }
+                const mu = effectiveMaxUnavailable(w);
+                if (mu >= w.replicas) {
+                    report(
+                        `${w.ref} allows ${mu} unavailable pod(s) during a rollout out of ${w.replicas}: set spec.strategy.rollingUpdate.maxUnavailable below ${w.replicas} (0 with maxSurge: 1 keeps full capacity).`,
+                        w,
+                    );
+                }
+            } else if (w.kind === "StatefulSet") {
+                const us = w.obj.spec?.updateStrategy ?? {};
+                const mu = intOrPercent(us.rollingUpdate?.maxUnavailable ?? 1, w.replicas, "down") ?? 1;
+                if ((us.type ?? "RollingUpdate") === "RollingUpdate" && w.replicas > 1 && mu >= w.replicas) {
+                    report(`${w.ref} lets ${mu} of ${w.replicas} pods be down during an update: set updateStrategy.rollingUpdate.maxUnavailable to 1.`, w);
+                }
+            }
+        }
+    },
+});
+
+export const rollingUpdateSurge = stackRule({
+    name: "ha-rolling-update-surge",
+    description: "Advisory: multi-replica Deployments roll out with maxUnavailable 0 (and maxSurge >= 1) so a rollout never lowers capacity.",
+    enforcementLevel: "advisory",
+    check(model, _cfg, report) {
+        for (const w of model.workloads) {
+            if (w.kind !== "Deployment" || w.replicas < 2 || w.obj.spec?.strategy?.type === "Recreate") {
+                continue;
+            }
+            const mu = effectiveMaxUnavailable(w);
+            if (mu > 0) {
+                report(`${w.ref} may drop ${mu} pod(s) during a rollout: set spec.strategy.rollingUpdate.maxUnavailable: 0 and maxSurge: 1.`, w);
+            }
+        }
+    },
+});
+
+export const hpaConsistency = stackRule<{ minReplicas: number }>({
+    name: "ha-hpa-consistency",
+    description:
+        "A HorizontalPodAutoscaler targets a workload of the stack, keeps minReplicas >= `minReplicas` and maxReplicas above it, and its target leaves spec.replicas unset (else every update resets the scale).",
+    enforcementLevel: "mandatory",
+    properties: { minReplicas: { type: "integer", minimum: 1, default: 2, description: "Least minReplicas of an HPA." } },
+    check(model, cfg, report) {
+        for (const h of model.ofKind("HorizontalPodAutoscaler")) {
+            const ref = h.obj.spec?.scaleTargetRef ?? {};
+            const target = model.workloads.find((w) => w.namespace === h.namespace && w.kind === ref.kind && w.name === ref.name);
+            if (!target) {
+                report(`${h.ref} targets ${ref.kind}/${ref.name}, which is not in this stack${h.namespace ? ` (namespace ${h.namespace})` : ""}: point scaleTargetRef at the Deployment it should scale.`, h);
+                continue;
+            }
+            const min = typeof h.obj.spec?.minReplicas === "number" ? h.obj.spec.minReplicas : 1;
+            const max = Number(h.obj.spec?.maxReplicas);
+            if (min < cfg.minReplicas) {
+                report(`${h.ref} lets ${target.ref} scale down to ${min} pod(s): set minReplicas to at least ${cfg.minReplicas}.`, h);
+            }
+            if (!(max > min)) {
+                report(`${h.ref} has maxReplicas ${h.obj.spec?.maxReplicas} not above minReplicas ${min}: it can never scale; raise maxReplicas or drop the HPA.`, h);
+            }
+            if (target.obj.spec?.replicas !== undefined) {
+                report(`${target.ref} sets spec.replicas while ${h.ref} scales it: every update resets the replica count. Leave spec.replicas unset when autoscaling.`, target);
+            }
+        }
+    },
+});
+
+export const haPolicies: Policies = [
+    minReplicas,
+    noReplicatedMemoryStore,
+    pdbRequired,
+    pdbAllowsDisruption,
+    spreadReplicas,
+    rollingUpdate,
+    rollingUpdateSurge,
+    hpaConsistency,
+];

@@ -1,0 +1,73 @@
+/** Runs `check` as its own process, as `npm run check` does, with a bounded time. */
+import { spawn } from "child_process";
+import * as path from "path";
+
+export const REPO = path.resolve(__dirname, "..", "..");
+export const MAIN = path.join(REPO, "tools", "check", "main.ts");
+export const FIXTURES = path.join(REPO, "tests", "fixtures");
+export const SEED = path.join(FIXTURES, "seed-controlplane.yaml");
+export const GOOD = path.join(FIXTURES, "manifests", "good");
+
+export interface Run {
+    code: number | null;
+    stdout: string;
+    stderr: string;
+}
+
+export function runCheck(args: string[], timeoutMs = 120_000): Promise<Run> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", MAIN, ...args], {
+            cwd: REPO,
+            stdio: ["ignore", "pipe", "pipe"],
+            env: { ...process.env, TS_NODE_PROJECT: path.join(REPO, "tsconfig.json") },
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        const timer = setTimeout(() => {
+            if (child.pid !== undefined) process.kill(child.pid, "SIGKILL");
+            reject(new Error(`check ${args.join(" ")} did not finish in ${timeoutMs} ms\n${stderr}`));
+        }, timeoutMs);
+        child.on("error", (e) => {
+            clearTimeout(timer);
+            reject(e);
+        });
+        child.on("close", (code) => {
+            clearTimeout(timer);
+            resolve({ code, stdout, stderr });
+        });
+    });
+}
+
+/** Runs several checks, at most `limit` at a time (each starts a policy pack). */
+export async function runAll(list: string[][], limit = 2): Promise<Run[]> {
+    const out: Run[] = new Array(list.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < list.length) {
+            const i = next++;
+            out[i] = await runCheck(list[i]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, list.length) }, worker));
+    return out;
+}
+
+export interface JsonReport {
+    resources: { urn: string; type: string; name: string; object?: string; schema?: string }[];
+    violations: { policy: string; enforcementLevel: string; resource?: string; message: string }[];
+    errors: { resource: string; message: string }[];
+}
+
+export function parseReport(r: Run): JsonReport {
+    try {
+        return JSON.parse(r.stdout) as JsonReport;
+    } catch (e) {
+        throw new Error(`stdout is not one JSON document (exit ${r.code}): ${(e as Error).message}\nstdout: ${r.stdout.slice(0, 500)}\nstderr: ${r.stderr.slice(0, 2000)}`);
+    }
+}
+
+export function mandatory(rep: JsonReport): JsonReport["violations"] {
+    return rep.violations.filter((v) => v.enforcementLevel === "mandatory");
+}

@@ -1,0 +1,126 @@
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parseArgs } from "../../tools/check/args";
+import { REDACTED, redact, relativePath, renderObject, writeObjects } from "../../tools/check/out";
+import { toStructJs } from "../../tools/check/packRunner";
+import { exitCode, renderJson } from "../../tools/check/report";
+import { loadManifests, unwrapSecrets, withObject } from "../../tools/check/resources";
+import { validateSchema } from "../../tools/check/schema";
+import { GOOD } from "./helpers";
+
+describe("check argument parsing", () => {
+    it("accepts --flag value and --flag=value", () => {
+        assert.deepStrictEqual(parseArgs(["--stack=prod", "--json", "--out", "o", "--project-dir", "p"]), {
+            stack: "prod",
+            json: true,
+            out: "o",
+            projectDir: "p",
+            help: false,
+        });
+        assert.strictEqual(parseArgs(["--manifests", "m.yaml", "--policy-config", "c.json"]).policyConfig, "c.json");
+        assert.strictEqual(parseArgs(["--help"]).help, true);
+    });
+    it("rejects repeats, empty values, stray arguments and --project-dir without --stack", () => {
+        assert.throws(() => parseArgs(["--stack", "a", "--stack", "b"]), /--stack given twice/);
+        assert.throws(() => parseArgs(["--stack="]), /--stack needs a value/);
+        assert.throws(() => parseArgs(["prod"]), /unexpected argument "prod"/);
+        assert.throws(() => parseArgs(["--json=yes", "--stack", "x"]), /--json takes no value/);
+        assert.throws(() => parseArgs(["--manifests", "m", "--project-dir", "p"]), /--project-dir only goes with --stack/);
+    });
+});
+
+describe("manifest loading", () => {
+    let tmp: string;
+    beforeEach(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), "manifests-"))));
+    afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+    it("reads folders recursively in sorted order, skips empty documents and expands Lists", () => {
+        fs.mkdirSync(path.join(tmp, "b"));
+        fs.writeFileSync(path.join(tmp, "b", "z.yml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: z}\n");
+        fs.writeFileSync(
+            path.join(tmp, "a.yaml"),
+            "---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Secret, metadata: {name: s, namespace: n}}\n- {apiVersion: apps/v1, kind: Deployment, metadata: {name: d}}\n---\n",
+        );
+        fs.writeFileSync(path.join(tmp, "ignored.txt"), "not yaml");
+        const rs = loadManifests(tmp);
+        assert.deepStrictEqual(
+            rs.map((r) => [r.type, r.name, r.ref, r.urn]),
+            [
+                ["kubernetes:core/v1:Secret", "n/s", "Secret/s", "urn:pulumi:manifests::a8-control-plane::kubernetes:core/v1:Secret::n/s"],
+                ["kubernetes:apps/v1:Deployment", "d", "Deployment/d", "urn:pulumi:manifests::a8-control-plane::kubernetes:apps/v1:Deployment::d"],
+                ["kubernetes:core/v1:ConfigMap", "z", "ConfigMap/z", "urn:pulumi:manifests::a8-control-plane::kubernetes:core/v1:ConfigMap::z"],
+            ],
+        );
+    });
+    it("rejects an object defined twice", () => {
+        fs.writeFileSync(path.join(tmp, "a.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n");
+        assert.throws(() => loadManifests(tmp), /ConfigMap x is defined twice/);
+    });
+    it("fills apiVersion/kind from the type token and unwraps Pulumi secrets for program resources", () => {
+        const r = withObject({
+            urn: "u",
+            type: "kubernetes:core/v1:Secret",
+            name: "s",
+            custom: true,
+            props: { metadata: { name: "s" }, stringData: { p: { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: "pw" } } },
+        });
+        assert.deepStrictEqual(r.object, { metadata: { name: "s" }, stringData: { p: "pw" }, apiVersion: "v1", kind: "Secret" });
+        assert.strictEqual(r.ref, "Secret/s");
+        assert.deepStrictEqual(unwrapSecrets([1, { a: undefined, b: 2 }]), [1, { b: 2 }]);
+    });
+});
+
+describe("schema validation", () => {
+    it("accepts the good fixture, reports every schema error, and notes unknown kinds", () => {
+        for (const r of loadManifests(GOOD)) assert.deepStrictEqual(validateSchema(r.object!), { status: "valid" }, r.ref);
+        assert.deepStrictEqual(validateSchema({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "x" }, spec: { replicas: "2" } }), {
+            status: "invalid",
+            message: "spec must have required property selector, spec must have required property template, spec/replicas must be integer",
+        });
+        assert.strictEqual(validateSchema({ apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w" } }).status, "unknown");
+        assert.strictEqual(validateSchema({ apiVersion: "v1", kind: "NoSuchKind", metadata: { name: "w" } }).status, "unknown");
+    });
+});
+
+describe("--out rendering", () => {
+    it("names files by namespace, kind and name, lower-cased", () => {
+        assert.strictEqual(relativePath({ kind: "StatefulSet", metadata: { name: "Redis", namespace: "a8" } }), path.join("a8", "statefulset-redis.yaml"));
+        assert.strictEqual(relativePath({ kind: "Namespace", metadata: { name: "a8" } }), path.join("_cluster", "namespace-a8.yaml"));
+        assert.strictEqual(relativePath({ kind: "ConfigMap", metadata: { name: "c" } }), path.join("_default", "configmap-c.yaml"));
+    });
+    it("sorts keys at every level and redacts Secret values only", () => {
+        assert.strictEqual(renderObject({ kind: "ConfigMap", apiVersion: "v1", metadata: { name: "c", labels: { z: "1", a: "2" } }, data: { k: "v" } }),
+            "apiVersion: v1\ndata:\n  k: v\nkind: ConfigMap\nmetadata:\n  labels:\n    a: \"2\"\n    z: \"1\"\n  name: c\n");
+        assert.deepStrictEqual(redact({ kind: "Secret", data: { a: "eA==" }, stringData: { b: "x" } }), { kind: "Secret", data: { a: REDACTED }, stringData: { b: REDACTED } });
+    });
+    it("puts objects that share kind and name in one file, deterministically", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "out-"));
+        try {
+            const a = { apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: { name: "r", namespace: "n" } };
+            const b = { ...a, apiVersion: "autoscaling/v1" };
+            assert.deepStrictEqual(writeObjects(dir, [a, b]), [path.join("n", "horizontalpodautoscaler-r.yaml")]);
+            const first = fs.readFileSync(path.join(dir, "n", "horizontalpodautoscaler-r.yaml"), "utf8");
+            writeObjects(dir, [b, a]);
+            assert.strictEqual(fs.readFileSync(path.join(dir, "n", "horizontalpodautoscaler-r.yaml"), "utf8"), first);
+            assert.match(first, /autoscaling\/v1[\s\S]*---\n[\s\S]*autoscaling\/v2/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
+
+describe("report and protocol helpers", () => {
+    it("makes Struct-safe values", () => {
+        assert.deepStrictEqual(toStructJs({ a: undefined, b: [undefined, NaN, 1], c: () => 1, d: { e: "x" } }), { b: [null, null, 1], d: { e: "x" } });
+    });
+    it("omits resource for stack-wide findings and exits 1 on mandatory findings or schema errors", () => {
+        const base = { title: "t", pack: "p", resources: [], notes: [] };
+        const rep = { ...base, violations: [{ policy: "x", enforcementLevel: "advisory" as const, message: "m" }], errors: [] };
+        assert.deepStrictEqual(JSON.parse(renderJson(rep)), { resources: [], violations: [{ policy: "x", enforcementLevel: "advisory", message: "m" }], errors: [] });
+        assert.strictEqual(exitCode(rep), 0);
+        assert.strictEqual(exitCode({ ...rep, errors: [{ resource: "A/b", message: "bad" }] }), 1);
+        assert.strictEqual(exitCode({ ...rep, violations: [{ policy: "x", enforcementLevel: "mandatory", resource: "A/b", message: "m" }] }), 1);
+    });
+});

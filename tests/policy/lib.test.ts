@@ -1,0 +1,134 @@
+import * as assert from "assert";
+import { asK8sObject, intOrPercent, parseImage, parseTypeToken, podTemplateOf, typeToken } from "../../policy/lib/k8s";
+import { isExempt } from "../../policy/lib/policy";
+import {
+    containerRedisRole,
+    lastDirective,
+    parseArgDirectives,
+    parseConf,
+    podRedisRole,
+    sentinelMonitors,
+} from "../../policy/lib/redis";
+import { isEmptySelector, matchesLabelSelector, matchesMapSelector, selectorProblems } from "../../policy/lib/selector";
+
+describe("label selector matcher", () => {
+    const labels = { app: "redis", tier: "db", env: "prod" };
+    it("follows metav1.LabelSelector semantics for missing and empty selectors", () => {
+        assert.strictEqual(matchesLabelSelector(undefined, labels), false);
+        assert.strictEqual(matchesLabelSelector(null, labels), false);
+        assert.strictEqual(matchesLabelSelector({}, labels), true);
+        assert.strictEqual(isEmptySelector({}), true);
+        assert.strictEqual(isEmptySelector({ matchLabels: { a: "b" } }), false);
+    });
+    it("requires every matchLabels pair", () => {
+        assert.strictEqual(matchesLabelSelector({ matchLabels: { app: "redis", tier: "db" } }, labels), true);
+        assert.strictEqual(matchesLabelSelector({ matchLabels: { app: "redis", tier: "web" } }, labels), false);
+    });
+    it("evaluates In, NotIn, Exists and DoesNotExist", () => {
+        const m = (e: any) => matchesLabelSelector({ matchExpressions: [e] }, labels);
+        assert.strictEqual(m({ key: "app", operator: "In", values: ["redis", "x"] }), true);
+        assert.strictEqual(m({ key: "app", operator: "In", values: ["x"] }), false);
+        assert.strictEqual(m({ key: "app", operator: "NotIn", values: ["x"] }), true);
+        assert.strictEqual(m({ key: "app", operator: "NotIn", values: ["redis"] }), false);
+        assert.strictEqual(m({ key: "missing", operator: "NotIn", values: ["x"] }), true);
+        assert.strictEqual(m({ key: "tier", operator: "Exists" }), true);
+        assert.strictEqual(m({ key: "missing", operator: "Exists" }), false);
+        assert.strictEqual(m({ key: "missing", operator: "DoesNotExist" }), true);
+        assert.strictEqual(m({ key: "env", operator: "DoesNotExist" }), false);
+    });
+    it("combines labels and expressions, and matches nothing when malformed", () => {
+        assert.strictEqual(matchesLabelSelector({ matchLabels: { app: "redis" }, matchExpressions: [{ key: "env", operator: "In", values: ["dev"] }] }, labels), false);
+        assert.strictEqual(matchesLabelSelector({ matchExpressions: [{ key: "app", operator: "Equals", values: ["redis"] }] }, labels), false);
+        assert.strictEqual(matchesLabelSelector({ matchExpressions: [{ key: "app", operator: "In" }] }, labels), false);
+        assert.deepStrictEqual(selectorProblems({ matchExpressions: [{ key: "a", operator: "Exists", values: ["x"] }] }), ["matchExpressions a Exists must not list values"]);
+    });
+    it("treats Service map selectors as equality subsets that never match when empty", () => {
+        assert.strictEqual(matchesMapSelector({ app: "redis" }, labels), true);
+        assert.strictEqual(matchesMapSelector({ app: "redis", x: "y" }, labels), false);
+        assert.strictEqual(matchesMapSelector({}, labels), false);
+        assert.strictEqual(matchesMapSelector(undefined, labels), false);
+    });
+});
+
+describe("Kubernetes helpers", () => {
+    it("maps type tokens to apiVersion/kind and back", () => {
+        assert.deepStrictEqual(parseTypeToken("kubernetes:core/v1:Service"), { group: "", version: "v1", kind: "Service", apiVersion: "v1" });
+        assert.strictEqual(parseTypeToken("kubernetes:networking.k8s.io/v1:NetworkPolicy")?.apiVersion, "networking.k8s.io/v1");
+        assert.strictEqual(parseTypeToken("kubernetes:yaml/v2:ConfigGroup"), undefined);
+        assert.strictEqual(parseTypeToken("kubernetes:core/v1:ConfigMapList"), undefined);
+        assert.strictEqual(parseTypeToken("kubernetes:apps/v1:DeploymentPatch"), undefined);
+        assert.strictEqual(parseTypeToken("random:index/randomPassword:RandomPassword"), undefined);
+        assert.strictEqual(typeToken("v1", "Secret"), "kubernetes:core/v1:Secret");
+        assert.strictEqual(typeToken("policy/v1", "PodDisruptionBudget"), "kubernetes:policy/v1:PodDisruptionBudget");
+    });
+    it("fills apiVersion and kind from the type token", () => {
+        assert.deepStrictEqual(asK8sObject("kubernetes:apps/v1:Deployment", { metadata: { name: "x" } }), { metadata: { name: "x" }, apiVersion: "apps/v1", kind: "Deployment" });
+    });
+    it("parses image references with registries, ports, tags and digests", () => {
+        assert.deepStrictEqual(parseImage("redis"), { repository: "redis", tag: undefined, digest: undefined });
+        assert.deepStrictEqual(parseImage("registry:5000/team/redis:7.2"), { repository: "registry:5000/team/redis", tag: "7.2", digest: undefined });
+        assert.deepStrictEqual(parseImage("redis@sha256:abc"), { repository: "redis", tag: undefined, digest: "sha256:abc" });
+        assert.deepStrictEqual(parseImage("bitnami/redis:7.2@sha256:abc"), { repository: "bitnami/redis", tag: "7.2", digest: "sha256:abc" });
+    });
+    it("rounds int-or-percent values like the controllers do", () => {
+        assert.strictEqual(intOrPercent("25%", 3, "down"), 0);
+        assert.strictEqual(intOrPercent("25%", 3, "up"), 1);
+        assert.strictEqual(intOrPercent("50%", 3, "up"), 2);
+        assert.strictEqual(intOrPercent(2, 3, "up"), 2);
+        assert.strictEqual(intOrPercent("2", 3, "up"), 2);
+        assert.strictEqual(intOrPercent("half", 3, "up"), undefined);
+    });
+    it("finds the pod template of every workload kind", () => {
+        const spec = { containers: [{ name: "c" }] };
+        const labels = { a: "b" };
+        assert.deepStrictEqual(podTemplateOf({ kind: "Pod", metadata: { labels }, spec }), { spec, labels });
+        assert.deepStrictEqual(podTemplateOf({ kind: "CronJob", spec: { jobTemplate: { spec: { template: { metadata: { labels }, spec } } } } }), { spec, labels });
+        for (const kind of ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job"]) {
+            assert.deepStrictEqual(podTemplateOf({ kind, spec: { template: { metadata: { labels }, spec } } }), { spec, labels });
+        }
+        assert.strictEqual(podTemplateOf({ kind: "Service", spec: {} }), undefined);
+    });
+    it("matches exemptions by name, Kind/name or namespace/Kind/name", () => {
+        const obj = { kind: "Service", metadata: { name: "redis", namespace: "a8" } };
+        assert.ok(isExempt(["redis"], obj));
+        assert.ok(isExempt(["Service/redis"], obj));
+        assert.ok(isExempt(["a8/Service/redis"], obj));
+        assert.ok(!isExempt(["Deployment/redis", "other"], obj));
+    });
+});
+
+describe("Redis recognition and config parsing", () => {
+    it("recognises data nodes, Sentinels and proxies by image, command and port", () => {
+        assert.strictEqual(containerRedisRole({ image: "redis:alpine" }), "server");
+        assert.strictEqual(containerRedisRole({ image: "docker.io/bitnami/redis:7.2" }), "server");
+        assert.strictEqual(containerRedisRole({ image: "corp/cache:1", ports: [{ containerPort: 6379 }] }), "server");
+        assert.strictEqual(containerRedisRole({ image: "redis:7", command: ["redis-sentinel", "/conf/sentinel.conf"] }), "sentinel");
+        assert.strictEqual(containerRedisRole({ image: "redis:7", command: ["redis-server", "/s.conf", "--sentinel"] }), "sentinel");
+        assert.strictEqual(containerRedisRole({ name: "sentinel", image: "redis:7", command: ["sh", "/start.sh"] }), "sentinel");
+        assert.strictEqual(containerRedisRole({ image: "bitnami/redis-sentinel:7" }), "sentinel");
+        assert.strictEqual(containerRedisRole({ image: "haproxy:2.6", ports: [{ containerPort: 6379 }] }), "proxy");
+        assert.strictEqual(containerRedisRole({ image: "haproxy:2.6", ports: [{ containerPort: 80 }] }), undefined);
+        assert.strictEqual(containerRedisRole({ image: "amalgam8/a8-controller:1.1.0", ports: [{ containerPort: 8080 }] }), undefined);
+    });
+    it("gives a pod the strongest role, or the label's when no container says", () => {
+        const pod = (containers: any[], labels: Record<string, string> = {}) => podRedisRole({ spec: { containers }, labels });
+        assert.strictEqual(pod([{ image: "redis:7" }, { name: "sentinel", image: "redis:7" }]), "server");
+        assert.strictEqual(pod([{ image: "redis:7", args: ["--sentinel"] }]), "sentinel");
+        assert.strictEqual(pod([{ image: "corp/store:1" }], { "app.kubernetes.io/name": "redis" }), "server");
+        assert.strictEqual(pod([{ image: "corp/store:1" }]), undefined);
+    });
+    it("parses config text tolerantly: comments, case, quotes, CRLF", () => {
+        const ds = parseConf('# comment\r\n  REQUIREPASS "pass word"\r\n\r\nappendonly yes # trailing\nSentinel Monitor mymaster 10.0.0.1 6379 2\n');
+        assert.deepStrictEqual(lastDirective(ds, "requirepass")?.args, ["pass word"]);
+        assert.deepStrictEqual(lastDirective(ds, "appendonly")?.args, ["yes"]);
+        assert.deepStrictEqual(sentinelMonitors(ds), [{ master: "mymaster", host: "10.0.0.1", port: "6379", quorum: 2 }]);
+        assert.deepStrictEqual(parseConf(undefined), []);
+    });
+    it("reads directives from command lines, shell strings included", () => {
+        const c = { command: ["sh", "-c", 'exec redis-server /etc/redis.conf --appendonly yes --requirepass "$(REDIS_PASSWORD)" --min-replicas-to-write=1'] };
+        const ds = parseArgDirectives(c);
+        assert.deepStrictEqual(lastDirective(ds, "appendonly")?.args, ["yes"]);
+        assert.deepStrictEqual(lastDirective(ds, "requirepass")?.args, ["$(REDIS_PASSWORD)"]);
+        assert.deepStrictEqual(lastDirective(ds, "min-replicas-to-write")?.args, ["1"]);
+    });
+});

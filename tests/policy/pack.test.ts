@@ -1,0 +1,124 @@
+/**
+ * The pack as a whole, without starting it: names, schemas, the per-stack configs and the rules
+ * table in policy/README.md stay consistent with the policy modules.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { Policies } from "@pulumi/policy";
+import { haPolicies } from "../../policy/policies/ha";
+import { hygienePolicies } from "../../policy/policies/hygiene";
+import { redisPolicies } from "../../policy/policies/redis";
+import { reliabilityPolicies } from "../../policy/policies/reliability";
+import { securityPolicies } from "../../policy/policies/security";
+import { PolicyInfo } from "../../tools/check/packRunner";
+import { loadPolicyConfigFile, resolvePolicySettings } from "../../tools/check/policyConfig";
+
+const POLICY_DIR = path.join(__dirname, "..", "..", "policy");
+const ALL: Policies = [...haPolicies, ...redisPolicies, ...reliabilityPolicies, ...securityPolicies, ...hygienePolicies];
+
+function infos(): PolicyInfo[] {
+    return ALL.map((p) => ({
+        name: p.name,
+        description: p.description,
+        enforcementLevel: p.enforcementLevel ?? "advisory",
+        type: "validateStack" in p ? "stack" : "resource",
+        properties: p.configSchema?.properties ?? {},
+        required: p.configSchema?.required ?? [],
+    }));
+}
+
+const HA_RULES = ["ha-min-replicas", "ha-pdb-required", "ha-pdb-allows-disruption", "ha-spread-replicas", "ha-rolling-update", "ha-hpa-consistency", "redis-ha-topology"];
+
+describe("policy pack structure", () => {
+    it("has unique kebab-case policy names with descriptions", () => {
+        const names = ALL.map((p) => p.name);
+        assert.strictEqual(new Set(names).size, names.length);
+        for (const p of ALL) {
+            assert.match(p.name, /^[a-z0-9]+(-[a-z0-9]+)+$/);
+            assert.ok(p.description.length > 20, p.name);
+            assert.ok(p.enforcementLevel === "mandatory" || p.enforcementLevel === "advisory", p.name);
+        }
+    });
+    it("gives every config property a default and an exemptions list to every policy", () => {
+        for (const p of ALL) {
+            const props = p.configSchema?.properties ?? {};
+            assert.ok(props.exemptions, `${p.name} has no exemptions`);
+            for (const [k, s] of Object.entries(props)) {
+                assert.ok(s.default !== undefined, `${p.name}.${k} has no default`);
+            }
+        }
+    });
+    it("builds the pack in policy/index.ts from every module, and only there", () => {
+        const index = fs.readFileSync(path.join(POLICY_DIR, "index.ts"), "utf8");
+        assert.match(index, /new PolicyPack\("amalgam8-ha"/);
+        for (const m of ["haPolicies", "redisPolicies", "reliabilityPolicies", "securityPolicies", "hygienePolicies"]) {
+            assert.match(index, new RegExp(`\\.\\.\\.${m}`));
+        }
+        const walk = (dir: string): string[] =>
+            fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+        for (const f of walk(POLICY_DIR).filter((f) => f.endsWith(".ts") && !f.endsWith(`${path.sep}index.ts`))) {
+            assert.doesNotMatch(fs.readFileSync(f, "utf8"), /new PolicyPack/, f);
+        }
+    });
+    it("ships PulumiPolicy.yaml (nodejs) and a package.json with a version", () => {
+        assert.match(fs.readFileSync(path.join(POLICY_DIR, "PulumiPolicy.yaml"), "utf8"), /^runtime: nodejs$/m);
+        const pkg = JSON.parse(fs.readFileSync(path.join(POLICY_DIR, "package.json"), "utf8"));
+        assert.match(pkg.version, /^\d+\.\d+\.\d+$/);
+        assert.strictEqual(pkg.main, "index.ts");
+        for (const d of ["@pulumi/policy", "@pulumi/pulumi", "@pulumi/kubernetes"]) assert.ok(pkg.dependencies[d], d);
+    });
+    it("documents every policy with its default level in policy/README.md", () => {
+        const readme = fs.readFileSync(path.join(POLICY_DIR, "README.md"), "utf8");
+        for (const p of ALL) {
+            const row = readme.split("\n").find((l) => l.startsWith(`| \`${p.name}\``));
+            assert.ok(row, `README has no row for ${p.name}`);
+            assert.match(row!, new RegExp(`\\| ${p.enforcementLevel} \\|\\s*$`), `${p.name} level in README`);
+        }
+    });
+    it("has a test file that names every policy", () => {
+        const tests = fs.readdirSync(__dirname).filter((f) => f.endsWith(".test.ts")).map((f) => fs.readFileSync(path.join(__dirname, f), "utf8")).join("\n");
+        for (const p of ALL) assert.ok(tests.includes(`describe("${p.name}`), `no describe block for ${p.name}`);
+    });
+});
+
+describe("per-stack policy configs", () => {
+    const settings = (stack: string) => resolvePolicySettings(infos(), loadPolicyConfigFile(path.join(POLICY_DIR, "config", `${stack}.json`)), stack);
+
+    it("dev makes the HA rules advisory but keeps correctness and security mandatory", () => {
+        const s = settings("dev");
+        for (const r of HA_RULES) assert.strictEqual(s.get(r)?.enforcementLevel, "advisory", r);
+        for (const r of ["ha-no-replicated-memory-store", "sec-redis-auth", "sec-run-as-non-root", "rel-image-pinned"]) {
+            assert.strictEqual(s.get(r)?.enforcementLevel, "mandatory", r);
+        }
+    });
+    it("staging and prod keep every HA rule mandatory; prod asks for 3 replicas", () => {
+        for (const stack of ["staging", "prod"]) {
+            const s = settings(stack);
+            for (const r of HA_RULES) assert.strictEqual(s.get(r)?.enforcementLevel, "mandatory", `${stack} ${r}`);
+            assert.strictEqual(s.get("svc-internal-only")?.enforcementLevel, "mandatory");
+        }
+        assert.strictEqual(settings("staging").get("ha-min-replicas")?.properties.minReplicas, 2);
+        assert.strictEqual(settings("prod").get("ha-min-replicas")?.properties.minReplicas, 3);
+    });
+    it("fills schema defaults like the engine does", () => {
+        const s = resolvePolicySettings(infos(), undefined);
+        assert.deepStrictEqual(s.get("redis-ha-topology")?.properties, { minNodes: 3, minSentinels: 3, minReplicasToWrite: 1, exemptions: [] });
+        assert.strictEqual(s.get("hyg-namespace")?.enforcementLevel, "advisory");
+        const all = resolvePolicySettings(infos(), { all: "advisory", "rel-image-pinned": { enforcementLevel: "mandatory", requireDigest: true } });
+        assert.strictEqual(all.get("sec-redis-auth")?.enforcementLevel, "advisory");
+        assert.deepStrictEqual(all.get("rel-image-pinned"), { enforcementLevel: "mandatory", properties: { requireDigest: true, exemptions: [] } });
+    });
+    it("rejects unknown policies, unknown settings, wrong types and bad levels", () => {
+        for (const [cfg, re] of [
+            [{ "no-such-policy": "advisory" }, /unknown policy "no-such-policy"/],
+            [{ "ha-min-replicas": { replicas: 2 } }, /has no setting "replicas"/],
+            [{ "ha-min-replicas": { minReplicas: "two" } }, /is not of type "integer"/],
+            [{ "ha-min-replicas": { minReplicas: 0 } }, /below the minimum 1/],
+            [{ "ha-min-replicas": "strict" }, /is not an enforcement level/],
+            [{ all: "loud" }, /"all" must be one of/],
+        ] as const) {
+            assert.throws(() => resolvePolicySettings(infos(), cfg as Record<string, unknown>), re);
+        }
+    });
+});

@@ -1,0 +1,172 @@
+import * as assert from "assert";
+import {
+    capabilitiesDropAll,
+    noHostAccess,
+    noPrivilegeEscalation,
+    noSecretLiterals,
+    readOnlyRootFs,
+    runAsNonRoot,
+    saTokenAutomount,
+    seccompProfile,
+    servicesInternal,
+} from "../../policy/policies/security";
+import { K8sObject } from "../../policy/lib/k8s";
+import { container, find, goodObjects, messages, podSpec, runResource, seedObjects } from "./helpers";
+
+const WORKLOADS = ["Deployment/controller", "Deployment/registry", "Deployment/redis-haproxy", "StatefulSet/redis"];
+
+async function passesGood(policy: Parameters<typeof runResource>[0]): Promise<void> {
+    const objs = goodObjects();
+    for (const ref of WORKLOADS) {
+        assert.deepStrictEqual(await runResource(policy, find(objs, ref)), [], ref);
+    }
+}
+
+function redis(): K8sObject {
+    return find(goodObjects(), "StatefulSet/redis");
+}
+
+describe("svc-internal-only", () => {
+    it("passes ClusterIP and allow-listed Services", async () => {
+        assert.deepStrictEqual(await runResource(servicesInternal, find(goodObjects(), "Service/controller")), []);
+        const lb = find(goodObjects(), "Service/controller");
+        lb.spec.type = "LoadBalancer";
+        assert.deepStrictEqual(await runResource(servicesInternal, lb, { allowLoadBalancerFor: ["controller"], allowNodePortFor: [] }), []);
+    });
+    it("flags NodePort, LoadBalancer and externalIPs", async () => {
+        assert.match(messages(await runResource(servicesInternal, find(seedObjects(), "Service/controller"))), /is a NodePort/);
+        const s = find(goodObjects(), "Service/registry");
+        s.spec.type = "LoadBalancer";
+        s.spec.externalIPs = ["198.51.100.1"];
+        const r = messages(await runResource(servicesInternal, s));
+        assert.match(r, /is a LoadBalancer/);
+        assert.match(r, /sets externalIPs 198\.51\.100\.1/);
+    });
+});
+
+describe("sec-no-secret-literals", () => {
+    it("passes secretKeyRef values, file paths and non-secret names", async () => {
+        await passesGood(noSecretLiterals);
+        const d = find(goodObjects(), "Deployment/controller");
+        container(d, "controller").env.push({ name: "A8_LOG_LEVEL", value: "info" }, { name: "REDIS_PASSWORD_FILE", value: "/secrets/password" });
+        assert.deepStrictEqual(await runResource(noSecretLiterals, d), []);
+    });
+    it("flags literal passwords, secrets, tokens and keys, init containers included", async () => {
+        const s = redis();
+        container(s, "config").env = [{ name: "REDIS_PASSWORD", value: "hunter2" }];
+        container(s, "redis").env = [{ name: "A8_ENCRYPTION_KEY", value: "abcdefghijklmnop" }, { name: "api_token", value: "t" }];
+        const r = messages(await runResource(noSecretLiterals, s));
+        assert.match(r, /container config sets REDIS_PASSWORD as a literal/);
+        assert.match(r, /A8_ENCRYPTION_KEY/);
+        assert.match(r, /api_token/);
+    });
+    it("flags private keys and password-named keys in ConfigMaps, not config files", async () => {
+        const cm = find(goodObjects(), "ConfigMap/redis-config");
+        assert.deepStrictEqual(await runResource(noSecretLiterals, cm), []);
+        cm.data["tls.key"] = "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n";
+        cm.data["redis-password"] = "hunter2";
+        const r = messages(await runResource(noSecretLiterals, cm));
+        assert.match(r, /key tls\.key holds a private key/);
+        assert.match(r, /key redis-password looks like a secret/);
+    });
+});
+
+describe("sec-run-as-non-root", () => {
+    it("passes pod-level runAsNonRoot and non-zero uids", async () => {
+        await passesGood(runAsNonRoot);
+    });
+    it("flags root, an explicit runAsNonRoot: false, and the seed's unset context", async () => {
+        const s = redis();
+        container(s, "sentinel").securityContext.runAsUser = 0;
+        assert.match(messages(await runResource(runAsNonRoot, s)), /container sentinel runs as uid 0/);
+        const d = find(goodObjects(), "Deployment/controller");
+        delete podSpec(d).securityContext.runAsUser;
+        container(d, "controller").securityContext.runAsNonRoot = false;
+        assert.match(messages(await runResource(runAsNonRoot, d)), /sets runAsNonRoot: false/);
+        assert.match(messages(await runResource(runAsNonRoot, find(seedObjects(), "ReplicationController/registry"))), /may run as root/);
+    });
+});
+
+describe("sec-no-privilege-escalation", () => {
+    it("passes allowPrivilegeEscalation: false everywhere", async () => {
+        await passesGood(noPrivilegeEscalation);
+    });
+    it("flags a missing setting and privileged containers", async () => {
+        const s = redis();
+        delete container(s, "config").securityContext;
+        container(s, "redis").securityContext = { ...container(s, "redis").securityContext, privileged: true };
+        const r = messages(await runResource(noPrivilegeEscalation, s));
+        assert.match(r, /container config does not set securityContext\.allowPrivilegeEscalation: false/);
+        assert.match(r, /container redis is privileged/);
+    });
+});
+
+describe("sec-capabilities-drop-all", () => {
+    it("passes drop ALL (and adding NET_BIND_SERVICE)", async () => {
+        await passesGood(capabilitiesDropAll);
+        const d = find(goodObjects(), "Deployment/controller");
+        container(d, "controller").securityContext.capabilities.add = ["NET_BIND_SERVICE"];
+        assert.deepStrictEqual(await runResource(capabilitiesDropAll, d), []);
+    });
+    it("flags no drop and added capabilities", async () => {
+        const d = find(goodObjects(), "Deployment/controller");
+        container(d, "controller").securityContext.capabilities = { drop: ["ALL"], add: ["NET_ADMIN"] };
+        assert.match(messages(await runResource(capabilitiesDropAll, d)), /adds capabilities NET_ADMIN/);
+        container(d, "controller").securityContext.capabilities = { drop: ["NET_RAW"] };
+        assert.match(messages(await runResource(capabilitiesDropAll, d)), /does not drop all capabilities/);
+    });
+});
+
+describe("sec-read-only-root-fs", () => {
+    it("passes readOnlyRootFilesystem: true", async () => {
+        await passesGood(readOnlyRootFs);
+    });
+    it("flags a writable root filesystem", async () => {
+        const d = find(goodObjects(), "Deployment/redis-haproxy");
+        container(d, "haproxy").securityContext.readOnlyRootFilesystem = false;
+        assert.match(messages(await runResource(readOnlyRootFs, d)), /container haproxy has a writable root filesystem/);
+    });
+});
+
+describe("sec-seccomp-profile", () => {
+    it("passes a pod-level RuntimeDefault and container-level Localhost", async () => {
+        await passesGood(seccompProfile);
+        const d = find(goodObjects(), "Deployment/controller");
+        delete podSpec(d).securityContext.seccompProfile;
+        container(d, "controller").securityContext.seccompProfile = { type: "Localhost", localhostProfile: "a8.json" };
+        assert.deepStrictEqual(await runResource(seccompProfile, d), []);
+    });
+    it("flags Unconfined and unset profiles", async () => {
+        const d = find(goodObjects(), "Deployment/controller");
+        container(d, "controller").securityContext.seccompProfile = { type: "Unconfined" };
+        assert.match(messages(await runResource(seccompProfile, d)), /seccompProfile Unconfined/);
+        delete podSpec(d).securityContext.seccompProfile;
+        delete container(d, "controller").securityContext.seccompProfile;
+        assert.match(messages(await runResource(seccompProfile, d)), /seccompProfile unset/);
+    });
+});
+
+describe("sec-no-host-access", () => {
+    it("passes pods without host namespaces, ports or paths", async () => {
+        await passesGood(noHostAccess);
+    });
+    it("flags hostNetwork, hostPID, hostIPC, hostPort and hostPath", async () => {
+        const s = redis();
+        Object.assign(podSpec(s), { hostNetwork: true, hostPID: true, hostIPC: true });
+        podSpec(s).volumes.push({ name: "docker", hostPath: { path: "/var/run/docker.sock" } });
+        container(s, "redis").ports[0].hostPort = 6379;
+        const r = messages(await runResource(noHostAccess, s));
+        for (const re of [/hostNetwork: true/, /hostPID: true/, /hostIPC: true/, /binds hostPort 6379/, /mounts hostPath \/var\/run\/docker\.sock/]) {
+            assert.match(r, re);
+        }
+    });
+});
+
+describe("sec-sa-token-automount (advisory)", () => {
+    it("passes automountServiceAccountToken: false", async () => {
+        await passesGood(saTokenAutomount);
+    });
+    it("flags a mounted token", async () => {
+        assert.match(messages(await runResource(saTokenAutomount, find(seedObjects(), "ReplicationController/controller"))), /automountServiceAccountToken: false/);
+    });
+});

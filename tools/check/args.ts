@@ -1,0 +1,99 @@
+/** Command-line parsing for `npm run check`. Every mistake is an InputError (exit 2). */
+import { InputError } from "../errors";
+
+export interface CheckArgs {
+    stack?: string;
+    manifests?: string;
+    projectDir?: string;
+    json: boolean;
+    out?: string;
+    policyConfig?: string;
+    help: boolean;
+}
+
+export const USAGE = `Usage: npm run check -- (--stack <name> | --manifests <file|dir>) [options]
+
+Runs the amalgam8-ha policy pack the way the Pulumi CLI does (run-policy-pack + Analyzer gRPC)
+against the Kubernetes objects of a stack (the program run under the SDK mock monitor) or of
+YAML manifests, after validating every object against the Kubernetes OpenAPI schema.
+
+Sources (exactly one):
+  --stack <name>            program index.ts with Pulumi.yaml + Pulumi.<name>.yaml;
+                            policy config policy/config/<name>.json when present
+  --manifests <file|dir>    multi-document YAML (.yaml/.yml, folders recursively, sorted);
+                            policy config policy/config/prod.json (the strictest)
+
+Options:
+  --project-dir <dir>       where Pulumi.yaml and Pulumi.<stack>.yaml live (default: repo root)
+  --policy-config <file>    policy pack config JSON (as for --policy-pack-config), overrides the default
+  --json                    print one JSON document {resources, violations, errors} on stdout
+  --out <dir>               write one YAML file per object (<namespace>/<kind>-<name>.yaml, keys sorted,
+                            Secret values redacted); *.yaml files already under <dir> are removed first
+  --help                    this text
+
+Exit codes: 0 no mandatory violation (advisories allowed), 1 a mandatory violation or a schema
+error, 2 bad input (file, YAML, flag, stack), 3 the policy pack or the program failed.`;
+
+const VALUE_FLAGS = new Set(["--stack", "--manifests", "--project-dir", "--out", "--policy-config"]);
+const BOOL_FLAGS = new Set(["--json", "--help", "-h"]);
+
+export function parseArgs(argv: string[]): CheckArgs {
+    const out: CheckArgs = { json: false, help: false };
+    const seen = new Set<string>();
+    for (let i = 0; i < argv.length; i++) {
+        let flag = argv[i];
+        let value: string | undefined;
+        const eq = flag.indexOf("=");
+        if (flag.startsWith("--") && eq > 0) {
+            value = flag.slice(eq + 1);
+            flag = flag.slice(0, eq);
+        }
+        if (BOOL_FLAGS.has(flag)) {
+            if (value !== undefined) throw new InputError(`${flag} takes no value`);
+            if (flag === "--json") out.json = true;
+            else out.help = true;
+            continue;
+        }
+        if (!VALUE_FLAGS.has(flag)) {
+            throw new InputError(flag.startsWith("-") ? `unknown flag ${flag} (see --help)` : `unexpected argument "${flag}" (see --help)`);
+        }
+        if (value === undefined) {
+            const next = argv[i + 1];
+            if (next === undefined || (next.startsWith("--") && next.length > 2)) {
+                throw new InputError(`${flag} needs a value`);
+            }
+            value = next;
+            i++;
+        }
+        if (value === "") throw new InputError(`${flag} needs a value`);
+        if (seen.has(flag)) throw new InputError(`${flag} given twice`);
+        seen.add(flag);
+        switch (flag) {
+            case "--stack":
+                out.stack = value;
+                break;
+            case "--manifests":
+                out.manifests = value;
+                break;
+            case "--project-dir":
+                out.projectDir = value;
+                break;
+            case "--out":
+                out.out = value;
+                break;
+            case "--policy-config":
+                out.policyConfig = value;
+                break;
+        }
+    }
+    if (out.help) {
+        return out;
+    }
+    if ((out.stack === undefined) === (out.manifests === undefined)) {
+        throw new InputError("give exactly one of --stack <name> or --manifests <file|dir> (see --help)");
+    }
+    if (out.projectDir !== undefined && out.stack === undefined) {
+        throw new InputError("--project-dir only goes with --stack");
+    }
+    return out;
+}

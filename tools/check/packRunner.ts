@@ -1,0 +1,265 @@
+/**
+ * Runs a policy pack the way the Pulumi CLI does: `node <@pulumi/pulumi>/cmd/run-policy-pack
+ * <engine> <pack dir>` in its own process, read the port it prints, then speak the Analyzer gRPC
+ * protocol (GetAnalyzerInfo, Configure, Analyze per resource, AnalyzeStack).
+ */
+import { ChildProcess, spawn } from "child_process";
+import * as path from "path";
+import * as grpc from "@grpc/grpc-js";
+import { Empty } from "google-protobuf/google/protobuf/empty_pb";
+import { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import * as analyzerpb from "@pulumi/pulumi/proto/analyzer_pb";
+import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
+import { CheckResource } from "./resources";
+
+export type Level = "advisory" | "mandatory" | "disabled" | "remediate";
+
+const LEVELS: Level[] = ["advisory", "mandatory", "disabled", "remediate"];
+
+export function levelName(n: number): Level {
+    return LEVELS[n] ?? "advisory";
+}
+
+export function levelNumber(l: Level): analyzerpb.EnforcementLevel {
+    return LEVELS.indexOf(l) as analyzerpb.EnforcementLevel;
+}
+
+export interface PolicyInfo {
+    name: string;
+    description: string;
+    enforcementLevel: Level;
+    type: "resource" | "stack" | "unknown";
+    /** configSchema.properties (JSON schema per property). */
+    properties: Record<string, any>;
+    required: string[];
+}
+
+export interface PackInfo {
+    name: string;
+    version: string;
+    policies: PolicyInfo[];
+}
+
+export interface Diagnostic {
+    policy: string;
+    enforcementLevel: Level;
+    message: string;
+    urn: string;
+}
+
+export interface PolicySettings {
+    enforcementLevel: Level;
+    properties: Record<string, unknown>;
+}
+
+const PULUMI_DIR = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
+const RUN_POLICY_PACK = path.join(PULUMI_DIR, "cmd", "run-policy-pack");
+
+/** JSON-safe copy for google.protobuf.Struct: drops undefined, functions and non-finite numbers. */
+export function toStructJs(v: unknown): any {
+    if (v === null || typeof v === "string" || typeof v === "boolean") return v;
+    if (typeof v === "number") return Number.isFinite(v) ? v : null;
+    if (Array.isArray(v)) return v.map((x) => (x === undefined ? null : toStructJs(x)));
+    if (typeof v === "object") {
+        const out: Record<string, unknown> = {};
+        for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+            if (x !== undefined && typeof x !== "function" && typeof x !== "symbol") out[k] = toStructJs(x);
+        }
+        return out;
+    }
+    return null;
+}
+
+function unary<Req, Res>(client: AnalyzerClient, method: string, req: Req, timeoutMs: number): Promise<Res> {
+    return new Promise((resolve, reject) => {
+        const fn = (client as any)[method].bind(client);
+        fn(req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err: grpc.ServiceError | null, res: Res) => {
+            if (err) reject(new Error(`policy pack ${method} failed: ${err.details || err.message}`));
+            else resolve(res);
+        });
+    });
+}
+
+function resourceOptions(r: CheckResource): analyzerpb.AnalyzerResourceOptions {
+    // Every request must carry options, or the pack asks for a newer CLI.
+    const opts = new analyzerpb.AnalyzerResourceOptions();
+    opts.setProtect(false);
+    opts.setIgnorechangesList([]);
+    opts.setAliasesList([]);
+    opts.setAdditionalsecretoutputsList([]);
+    opts.setCustomtimeouts(new analyzerpb.AnalyzerResourceOptions.CustomTimeouts());
+    if (r.parent) opts.setParent(r.parent);
+    return opts;
+}
+
+/** Diagnostics of a response; resource-level ones carry no URN, so `urn` fills it in. */
+function diagnostics(res: analyzerpb.AnalyzeResponse, urn = ""): Diagnostic[] {
+    return res.getDiagnosticsList().map((d) => {
+        // The pack prefixes each message with the policy description, as the CLI shows it.
+        const desc = d.getDescription();
+        const raw = d.getMessage();
+        const message = desc && raw.startsWith(`${desc}\n`) ? raw.slice(desc.length + 1) : raw;
+        return { policy: d.getPolicyname(), enforcementLevel: levelName(d.getEnforcementlevel()), message, urn: d.getUrn() || urn };
+    });
+}
+
+export class PolicyPackProcess {
+    private constructor(
+        private readonly child: ChildProcess,
+        private readonly client: AnalyzerClient,
+        private readonly stderr: () => string,
+        /** Port of the pack's Analyzer gRPC server on 127.0.0.1. */
+        readonly port: number,
+    ) {}
+
+    readonly callTimeoutMs = 60_000;
+
+    get pid(): number | undefined {
+        return this.child.pid;
+    }
+
+    /** Starts the pack and waits (bounded) for the port it prints. */
+    static start(packDir: string, startTimeoutMs = 90_000): Promise<PolicyPackProcess> {
+        const child = spawn(process.execPath, [RUN_POLICY_PACK, "127.0.0.1:0", packDir], {
+            cwd: packDir,
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        let out = "";
+        let err = "";
+        child.stderr!.on("data", (d: Buffer) => {
+            err = (err + d.toString()).slice(-8000);
+        });
+        return new Promise((resolve, reject) => {
+            const fail = (why: string) => {
+                clearTimeout(timer);
+                if (child.exitCode === null && child.pid !== undefined) {
+                    try {
+                        process.kill(child.pid, "SIGKILL");
+                    } catch {
+                        /* already gone */
+                    }
+                }
+                const tail = err.trim().split("\n").slice(-15).join("\n");
+                reject(new Error(`policy pack did not start (${why})${tail ? `:\n${tail}` : ""}`));
+            };
+            const timer = setTimeout(() => fail(`no port after ${startTimeoutMs} ms`), startTimeoutMs);
+            child.on("error", (e) => fail(e.message));
+            child.on("exit", (code, signal) => fail(`exited with ${signal ?? code}`));
+            child.stdout!.on("data", (d: Buffer) => {
+                out += d.toString();
+                const m = /^\s*(\d+)\s*$/m.exec(out);
+                if (!m) {
+                    return;
+                }
+                clearTimeout(timer);
+                child.removeAllListeners("exit");
+                child.removeAllListeners("error");
+                child.stdout!.removeAllListeners("data");
+                child.stdout!.resume();
+                const client = new AnalyzerClient(`127.0.0.1:${m[1]}`, grpc.credentials.createInsecure(), {
+                    "grpc.max_receive_message_length": 400 * 1024 * 1024,
+                    "grpc.max_send_message_length": 400 * 1024 * 1024,
+                });
+                resolve(new PolicyPackProcess(child, client, () => err, Number(m[1])));
+            });
+        });
+    }
+
+    async info(): Promise<PackInfo> {
+        const res = await unary<Empty, analyzerpb.AnalyzerInfo>(this.client, "getAnalyzerInfo", new Empty(), this.callTimeoutMs);
+        return {
+            name: res.getName(),
+            version: res.getVersion(),
+            policies: res.getPoliciesList().map((p) => {
+                const schema = p.getConfigschema();
+                const type = p.getPolicyType();
+                return {
+                    name: p.getName(),
+                    description: p.getDescription(),
+                    enforcementLevel: levelName(p.getEnforcementlevel()),
+                    type: type === analyzerpb.PolicyType.POLICY_TYPE_RESOURCE ? "resource" : type === analyzerpb.PolicyType.POLICY_TYPE_STACK ? "stack" : "unknown",
+                    properties: (schema?.getProperties()?.toJavaScript() as Record<string, any>) ?? {},
+                    required: schema?.getRequiredList() ?? [],
+                };
+            }),
+        };
+    }
+
+    async configure(settings: Map<string, PolicySettings>): Promise<void> {
+        const req = new analyzerpb.ConfigureAnalyzerRequest();
+        const map = req.getPolicyconfigMap();
+        for (const [name, s] of settings) {
+            const pc = new analyzerpb.PolicyConfig();
+            pc.setEnforcementlevel(levelNumber(s.enforcementLevel));
+            pc.setProperties(Struct.fromJavaScript(toStructJs(s.properties)));
+            map.set(name, pc);
+        }
+        await unary<analyzerpb.ConfigureAnalyzerRequest, Empty>(this.client, "configure", req, this.callTimeoutMs);
+    }
+
+    async analyze(r: CheckResource): Promise<Diagnostic[]> {
+        const req = new analyzerpb.AnalyzeRequest();
+        req.setType(r.type);
+        req.setUrn(r.urn);
+        req.setName(r.name);
+        req.setProperties(Struct.fromJavaScript(toStructJs(r.props)));
+        req.setOptions(resourceOptions(r));
+        const res = await unary<analyzerpb.AnalyzeRequest, analyzerpb.AnalyzeResponse>(this.client, "analyze", req, this.callTimeoutMs);
+        return diagnostics(res, r.urn);
+    }
+
+    async analyzeStack(resources: CheckResource[]): Promise<Diagnostic[]> {
+        const req = new analyzerpb.AnalyzeStackRequest();
+        req.setResourcesList(
+            resources.map((r) => {
+                const ar = new analyzerpb.AnalyzerResource();
+                ar.setType(r.type);
+                ar.setUrn(r.urn);
+                ar.setName(r.name);
+                ar.setProperties(Struct.fromJavaScript(toStructJs(r.props)));
+                ar.setOptions(resourceOptions(r));
+                if (r.parent) ar.setParent(r.parent);
+                return ar;
+            }),
+        );
+        const res = await unary<analyzerpb.AnalyzeStackRequest, analyzerpb.AnalyzeResponse>(this.client, "analyzeStack", req, this.callTimeoutMs);
+        return diagnostics(res);
+    }
+
+    /** Closes the channel and ends the pack process by its pid (SIGTERM, then SIGKILL after 5 s). */
+    async stop(): Promise<void> {
+        this.client.close();
+        const child = this.child;
+        if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
+            return;
+        }
+        const pid = child.pid;
+        await new Promise<void>((resolve) => {
+            const hard = setTimeout(() => {
+                try {
+                    process.kill(pid, "SIGKILL");
+                } catch {
+                    /* already gone */
+                }
+            }, 5_000);
+            const done = setTimeout(resolve, 7_000);
+            child.once("exit", () => {
+                clearTimeout(hard);
+                clearTimeout(done);
+                resolve();
+            });
+            try {
+                process.kill(pid, "SIGTERM");
+            } catch {
+                clearTimeout(hard);
+                clearTimeout(done);
+                resolve();
+            }
+        });
+    }
+
+    /** Recent stderr of the pack, for error reports. */
+    stderrTail(): string {
+        return this.stderr().trim().split("\n").slice(-15).join("\n");
+    }
+}

@@ -1,0 +1,48 @@
+/**
+ * OpenAPI schema validation of Kubernetes objects with kubernetes-models (the generated models
+ * carry the upstream schemas). Kinds it has no model for (CRDs, removed APIs) are reported as unknown.
+ */
+import { K8sObject, splitApiVersion } from "../../policy/lib/k8s";
+
+export type SchemaResult = { status: "valid" } | { status: "invalid"; message: string } | { status: "unknown"; message: string };
+
+type ModelClass = new (data: K8sObject) => { validate(): void };
+
+const cache = new Map<string, ModelClass | undefined>();
+
+function modelClass(apiVersion: string, kind: string): ModelClass | undefined {
+    const key = `${apiVersion}/${kind}`;
+    if (cache.has(key)) {
+        return cache.get(key);
+    }
+    const { group, version } = splitApiVersion(apiVersion);
+    let cls: ModelClass | undefined;
+    if (/^[a-z0-9.-]*$/.test(group) && /^v[0-9a-z]+$/.test(version)) {
+        try {
+            // eslint-disable-next-line @typescript-eslint/no-var-requires
+            const mod = require(`kubernetes-models/${group ? `${group}/` : ""}${version}`) as Record<string, unknown>;
+            const c = mod[kind];
+            cls = typeof c === "function" ? (c as ModelClass) : undefined;
+        } catch {
+            cls = undefined;
+        }
+    }
+    cache.set(key, cls);
+    return cls;
+}
+
+export function validateSchema(obj: K8sObject): SchemaResult {
+    const apiVersion = String(obj.apiVersion ?? "");
+    const kind = String(obj.kind ?? "");
+    const cls = modelClass(apiVersion, kind);
+    if (!cls) {
+        return { status: "unknown", message: `no schema for ${apiVersion} ${kind} (not a built-in Kubernetes kind, or a removed API)` };
+    }
+    try {
+        new cls(obj).validate();
+        return { status: "valid" };
+    } catch (e) {
+        const err = e as Error;
+        return { status: "invalid", message: err.message.replace(/\bdata\//g, "").replace(/^data /, "") };
+    }
+}

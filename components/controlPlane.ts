@@ -92,7 +92,6 @@ export class ControlPlane extends pulumi.ComponentResource {
             this.redis = new Redis(
                 `${name}-redis`,
                 {
-                    mode: (args.redis ?? DEFAULTS.redis).mode,
                     namespace,
                     instance: name,
                     settings: args.redis ?? DEFAULTS.redis,

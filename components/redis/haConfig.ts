@@ -23,7 +23,7 @@ export const HAPROXY_PASSWORD_ENV = "AUTH";
  */
 export const REDIS_PASSWORD_PATTERN = /^[A-Za-z0-9._~+/=@:,-]+$/;
 
-/** Environment variables the generated scripts read (all optional except where noted). */
+/** Environment variables the generated scripts read; all optional (defaults come from the layout). */
 export const SCRIPT_ENV = {
     /** Node ordinal; when unset, derived from HOSTNAME (`redis-node-2` -> 2). */
     ordinal: "REDIS_HA_ORDINAL",
@@ -152,11 +152,17 @@ export const KUBERNETES_PATHS: RedisHaPaths = {
     passwordFile: "/etc/redis-auth/password",
 };
 
-/** Measured on loopback: median failover about 3.3 s after a kill -9 with these values. */
+/**
+ * Measured on loopback (10 kill -9 of the master): first acknowledged write 2.5-3.5 s after the
+ * kill, median about 3.1 s. The floor is down-after (2 s) plus Sentinel's 1 s INFO period
+ * before it sees the promotion.
+ */
 export const recommendedTimings: RedisHaTimings = {
-    // 1000 ms caused a spurious second failover; 2000 did not.
+    // down-after 1000 ms caused a spurious second failover; 2000 did not. Sentinel fails over the
+    // same master again only 2 x failover-timeout after a failover: 5000 allows it 10 s later.
     sentinel: { downAfterMilliseconds: 2000, failoverTimeout: 5000, parallelSyncs: 1 },
-    haproxy: { checkIntervalMs: 1000, downIntervalMs: 250, checkTimeoutMs: 2000, fastFail: true, shutdownSessions: true },
+    // DOWN servers are rechecked every 100 ms: the promoted node and its votes count at once.
+    haproxy: { checkIntervalMs: 1000, downIntervalMs: 100, checkTimeoutMs: 2000, fastFail: true, shutdownSessions: true },
     // The default 5 s delay stalls writes (min-replicas-to-write) whenever the last replica must full-sync.
     replDisklessSyncDelay: 0,
     minReplicasMaxLag: 5,
@@ -643,9 +649,10 @@ function standaloneContext(layout: RedisStandaloneLayout): ScriptContext {
     };
 }
 
-/** Variables and helpers shared by every script. */
+/** Variables and helpers shared by every script; the cluster part only for HA layouts. */
 function prelude(ctx: ScriptContext, scriptName: string, purpose: string): string {
     const e = SCRIPT_ENV;
+    const cluster = ctx.standalone ? "" : clusterHelpers(ctx);
     return `#!/bin/sh
 # ${purpose}
 # Rendered from components/redis/haConfig.ts; change the generator, not this file.
@@ -654,14 +661,7 @@ set -u
 umask 077
 
 SCRIPT_NAME='${scriptName}'
-MASTER_NAME='${ctx.masterName}'
-QUORUM=${ctx.quorum}
-NODE_COUNT=${ctx.hosts.length}
-NODE_HOSTS='${ctx.hosts.join(" ")}'
-NODE_REDIS_PORTS='${ctx.redisPorts.join(" ")}'
-NODE_SENTINEL_PORTS='${ctx.sentinelPorts.join(" ")}'
 PASSWORD_PLACEHOLDER='${PASSWORD_PLACEHOLDER}'
-REPLICA_PRIORITY=${ctx.replicaPriority}
 CLI_TIMEOUT=${ctx.cliTimeoutSeconds}
 TEMPLATE_DIR="\${${e.templateDir}:-${ctx.paths.templateDir}}"
 CONFIG_DIR="\${${e.configDir}:-${ctx.paths.configDir}}"
@@ -673,16 +673,6 @@ REDIS_PASSWORD=''
 log() { printf '%s %s: %s\\n' "$(date '+%Y-%m-%dT%H:%M:%S')" "$SCRIPT_NAME" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 now() { date +%s; }
-
-# nth INDEX 'w0 w1 w2'
-nth() {
-    _n=$1
-    for _w in $2; do
-        if [ "$_n" -eq 0 ]; then printf '%s\\n' "$_w"; return 0; fi
-        _n=$((_n - 1))
-    done
-    return 1
-}
 
 # rcli HOST PORT ARGS...: one bounded redis-cli call, password from the environment, no stderr.
 if command -v timeout >/dev/null 2>&1; then
@@ -698,6 +688,30 @@ load_password() {
     case "$REDIS_PASSWORD" in
         *[!A-Za-z0-9._~+/=@:,-]*) die "the password in $PASSWORD_FILE has unsupported characters (allowed: letters, digits and ._~+/=@:,-)" ;;
     esac
+}
+${cluster}`;
+}
+
+/** The node table and the Sentinel queries of an HA layout. */
+function clusterHelpers(ctx: ScriptContext): string {
+    const e = SCRIPT_ENV;
+    return `
+MASTER_NAME='${ctx.masterName}'
+QUORUM=${ctx.quorum}
+NODE_COUNT=${ctx.hosts.length}
+NODE_HOSTS='${ctx.hosts.join(" ")}'
+NODE_REDIS_PORTS='${ctx.redisPorts.join(" ")}'
+NODE_SENTINEL_PORTS='${ctx.sentinelPorts.join(" ")}'
+REPLICA_PRIORITY=${ctx.replicaPriority}
+
+# nth INDEX 'w0 w1 w2'
+nth() {
+    _n=$1
+    for _w in $2; do
+        if [ "$_n" -eq 0 ]; then printf '%s\\n' "$_w"; return 0; fi
+        _n=$((_n - 1))
+    done
+    return 1
 }
 
 # Ordinal from ${e.ordinal}, else from a StatefulSet HOSTNAME such as redis-node-2.
@@ -750,15 +764,39 @@ sentinel_master() {
 `;
 }
 
+/** Case branch of the template loops: the password in place of the placeholder. */
+const RENDER_PASSWORD_CASE = `*"$PASSWORD_PLACEHOLDER"*) printf '%s%s%s\\n' "\${_line%%"$PASSWORD_PLACEHOLDER"*}" "$REDIS_PASSWORD" "\${_line#*"$PASSWORD_PLACEHOLDER"}" ;;`;
+
+function standaloneInitScript(ctx: ScriptContext): string {
+    const f = REDIS_HA_FILES;
+    return `${prelude(ctx, f.init, "Writes the runtime redis.conf of a standalone Redis (no Sentinel, always master).")}
+[ "$#" -eq 0 ] || [ "$*" = redis ] || die "unknown argument '$1' (usage: $SCRIPT_NAME [redis])"
+load_password
+mkdir -p "$CONFIG_DIR" "$DATA_DIR" || die "cannot create $CONFIG_DIR or $DATA_DIR"
+[ -r "$TEMPLATE_DIR/${f.redisConf}" ] || die "template $TEMPLATE_DIR/${f.redisConf} not found (mount the rendered files at $TEMPLATE_DIR or set ${SCRIPT_ENV.templateDir})"
+_dst="$CONFIG_DIR/${f.redisConf}"
+_tmp="$_dst.tmp.$$"
+while IFS= read -r _line || [ -n "$_line" ]; do
+    case "$_line" in
+        ${RENDER_PASSWORD_CASE}
+        *) printf '%s\\n' "$_line" ;;
+    esac
+done < "$TEMPLATE_DIR/${f.redisConf}" > "$_tmp" || die "cannot write $_tmp"
+{
+    echo ''
+    echo '# Node-specific settings written by init.sh.'
+    echo "port ${ctx.redisPorts[0]}"
+    echo "dir \\"$DATA_DIR\\""
+} >> "$_tmp" || die "cannot write $_tmp"
+mv -f "$_tmp" "$_dst" || die "cannot write $_dst"
+log "wrote $_dst"
+exit 0
+`;
+}
+
 function initScript(ctx: ScriptContext): string {
     const files = REDIS_HA_FILES;
-    return `${prelude(
-        ctx,
-        files.init,
-        ctx.standalone
-            ? "Writes the runtime redis.conf of a standalone Redis."
-            : "Decides whether this node starts as master or replica and writes the runtime configs.\n# Usage: init.sh [redis] [sentinel]   (default: both)",
-    )}
+    return `${prelude(ctx, files.init, "Decides whether this node starts as master or replica and writes the runtime configs.\n# Usage: init.sh [redis] [sentinel]   (default: both)")}
 has_local_data() {
     [ -s "$DATA_DIR/appendonlydir/appendonly.aof.manifest" ] || [ -s "$DATA_DIR/dump.rdb" ]
 }
@@ -796,10 +834,6 @@ peer_master() {
 # Sets MASTER_HOST, MASTER_PORT, MASTER_SOURCE: the Sentinels' answer, else a peer that is
 # master, else node 0 (a fresh cluster).
 decide_master() {
-    if [ "$NODE_COUNT" -eq 1 ]; then
-        MASTER_HOST=$MY_HOST; MASTER_PORT=$MY_PORT; MASTER_SOURCE='standalone'
-        return 0
-    fi
     if _m=$(sentinel_master); then
         set -- $_m
         MASTER_HOST=$1; MASTER_PORT=$2; MASTER_SOURCE="sentinels ($3 agree)"
@@ -845,8 +879,7 @@ render_template() {
     [ -r "$1" ] || die "template $1 not found (mount the rendered files at $TEMPLATE_DIR or set ${SCRIPT_ENV.templateDir})"
     while IFS= read -r _line || [ -n "$_line" ]; do
         case "$_line" in
-            *"$PASSWORD_PLACEHOLDER"*)
-                printf '%s%s%s\\n' "\${_line%%"$PASSWORD_PLACEHOLDER"*}" "$REDIS_PASSWORD" "\${_line#*"$PASSWORD_PLACEHOLDER"}" ;;
+            ${RENDER_PASSWORD_CASE}
             "sentinel monitor $MASTER_NAME "*)
                 printf 'sentinel monitor %s %s %s %s\\n' "$MASTER_NAME" "$MASTER_HOST" "$MASTER_PORT" "$QUORUM" ;;
             *)
@@ -864,10 +897,8 @@ write_redis_conf() {
         echo "# Node-specific settings written by init.sh: ordinal $ORDINAL, $ROLE ($MASTER_SOURCE)."
         echo "port $MY_PORT"
         echo "dir \\"$DATA_DIR\\""
-        if [ "$NODE_COUNT" -gt 1 ]; then
-            echo "replica-announce-ip $MY_HOST"
-            echo "replica-announce-port $MY_PORT"
-        fi
+        echo "replica-announce-ip $MY_HOST"
+        echo "replica-announce-port $MY_PORT"
         if [ "$ROLE" = replica ]; then
             echo "replicaof $MASTER_HOST $MASTER_PORT"
             # Never promoted before its first sync completes; start-redis.sh raises it then.
@@ -902,11 +933,12 @@ write_sentinel_conf() {
 
 WANT_REDIS=0
 WANT_SENTINEL=0
-[ "$#" -gt 0 ] || set -- redis ${ctx.standalone ? "" : "sentinel"}
+[ "$#" -gt 0 ] || set -- redis sentinel
 for _arg in "$@"; do
     case "$_arg" in
         redis) WANT_REDIS=1 ;;
-        ${ctx.standalone ? "" : "sentinel) WANT_SENTINEL=1 ;;\n        "}*) die "unknown argument '$_arg' (usage: $SCRIPT_NAME [redis]${ctx.standalone ? "" : " [sentinel]"})" ;;
+        sentinel) WANT_SENTINEL=1 ;;
+        *) die "unknown argument '$_arg' (usage: $SCRIPT_NAME [redis] [sentinel])" ;;
     esac
 done
 
@@ -922,7 +954,7 @@ decide_master
 ROLE=replica
 if is_self "$MASTER_HOST" "$MASTER_PORT"; then
     ROLE=master
-    if [ "$WANT_REDIS" -eq 1 ] && [ "$NODE_COUNT" -gt 1 ]; then
+    if [ "$WANT_REDIS" -eq 1 ]; then
         guard_empty_master
         is_self "$MASTER_HOST" "$MASTER_PORT" || ROLE=replica
     fi
@@ -1011,15 +1043,27 @@ case "$REPLICAS" in ''|0|*[!0-9]*) log "master without replicas: no failover pos
 [ "$(rcli "$LOCAL_HOST" "$MY_PORT" CLIENT PAUSE ${t.pauseMs} WRITE)" = OK ] || log "WARNING: CLIENT PAUSE failed"
 unpause() { rcli "$LOCAL_HOST" "$MY_PORT" CLIENT UNPAUSE >/dev/null; }
 
-# The replica Sentinel promotes must hold every write: wait until all offsets match.
+# The replica Sentinel promotes must hold every write made before the pause. Ask the replicas
+# themselves: the offsets the master knows lag by up to a second.
+INFO=$(rcli "$LOCAL_HOST" "$MY_PORT" INFO replication) || INFO=''
+_target=$(field "$INFO" master_repl_offset)
+_replicas=$(printf '%s\\n' "$INFO" | tr -d '\\r' | sed -n 's/^slave[0-9]*:ip=\\([^,]*\\),port=\\([0-9]*\\),.*/\\1 \\2/p')
 _deadline=$(( $(now) + ${t.catchUpSeconds} ))
 while :; do
-    INFO=$(rcli "$LOCAL_HOST" "$MY_PORT" INFO replication) || INFO=''
-    _master_offset=$(field "$INFO" master_repl_offset)
-    _behind=$(printf '%s\\n' "$INFO" | tr -d '\\r' | grep '^slave[0-9]*:' | sed -n 's/.*offset=\\([0-9]*\\).*/\\1/p' | grep -v -x -F "$_master_offset" | wc -l | tr -d ' ')
+    _behind=0
+    while read -r _rh _rp; do
+        [ -n "$_rh" ] || continue
+        _ro=$(field "$(rcli "$_rh" "$_rp" INFO replication)" slave_repl_offset)
+        case "$_ro:$_target" in
+            *[!0-9:]*|:*|*:) _behind=$((_behind + 1)) ;;
+            *) [ "$_ro" -ge "$_target" ] || _behind=$((_behind + 1)) ;;
+        esac
+    done <<EOF_REPLICAS
+$_replicas
+EOF_REPLICAS
     [ "$_behind" -eq 0 ] && break
     [ "$(now)" -lt "$_deadline" ] || { log "WARNING: $_behind replica(s) still behind after ${t.catchUpSeconds}s"; break; }
-    sleep 0.1
+    sleep 0.05
 done
 
 # Prefer a Sentinel on another node: this pod's own Sentinel is being stopped too.
@@ -1043,6 +1087,9 @@ while [ "$(now)" -lt "$_deadline" ]; do
         set -- $_m
         if ! is_self "$1" "$2" && [ "$3" -ge "$QUORUM" ]; then
             log "new master $1:$2 ($3 Sentinels agree)"
+            # Paused clients would wait for the shutdown; let them reconnect to the new master now.
+            # Their paused writes are dropped, never applied here.
+            rcli "$LOCAL_HOST" "$MY_PORT" CLIENT KILL TYPE normal >/dev/null
             exit 0
         fi
     fi
@@ -1099,7 +1146,7 @@ export function renderStandaloneRedisFiles(layout: RedisStandaloneLayout): Recor
             disabledCommands: layout.disabledCommands,
             replicated: false,
         }),
-        [f.init]: initScript(ctx),
+        [f.init]: standaloneInitScript(ctx),
         [f.startRedis]: startRedisScript(ctx),
     };
 }

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { SecretKeyRef, StorageBinding, serviceFqdn } from "../amalgam8";
-import { RedisMode, RedisSettings, parseHostPort } from "../config";
+import { RedisSettings, parseHostPort } from "../config";
 import { standardLabels } from "../kube/labels";
 import { singleValueSecret } from "../kube/secret";
 import { RedisHa } from "./ha";
@@ -17,12 +17,11 @@ export const REDIS_SERVICE = "redis";
 export const PASSWORD_SECRET: SecretKeyRef = { name: "redis-auth", key: "password" };
 
 export interface RedisArgs {
-    /** standalone, ha or external. Plain: it decides which objects exist. */
-    readonly mode: RedisMode;
     /** Plain: the in-cluster address is built from it. */
     readonly namespace: string;
     readonly instance: string;
-    /** Image, storage, resources, HA sizing, external address. */
+    /** The mode (standalone, ha, external; plain: it decides which objects exist), image,
+     * storage, resources, HA sizing, external address. */
     readonly settings: RedisSettings;
     /** AUTH password (a secret). Generated when absent; required for `external`. */
     readonly password?: pulumi.Input<string>;
@@ -54,7 +53,7 @@ export class Redis extends pulumi.ComponentResource {
         super("amalgam8:index:Redis", name, {}, opts);
         const childOpts = { parent: this };
 
-        if (args.mode === "external") {
+        if (args.settings.mode === "external") {
             const endpoint = parseHostPort(args.settings.address ?? "");
             if (!endpoint || args.password === undefined) {
                 throw new Error("Redis: mode external needs settings.address (host:port) and a password");
@@ -89,9 +88,9 @@ export class Redis extends pulumi.ComponentResource {
             port: REDIS_PORT,
         };
         let serverSelector: Record<string, string> | undefined;
-        if (args.mode === "standalone") {
+        if (args.settings.mode === "standalone") {
             serverSelector = new RedisStandalone(`${name}-standalone`, common, { ...childOpts, dependsOn: [this.passwordSecret] }).clientFacingSelector;
-        } else if (args.mode === "ha") {
+        } else if (args.settings.mode === "ha") {
             serverSelector = new RedisHa(`${name}-ha`, common, { ...childOpts, dependsOn: [this.passwordSecret] }).clientFacingSelector;
         }
 

@@ -1,0 +1,441 @@
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import {
+    HAPROXY_PASSWORD_ENV,
+    KUBERNETES_PATHS,
+    PASSWORD_PLACEHOLDER,
+    REDIS_HA_FILES,
+    REDIS_PASSWORD_PATTERN,
+    RedisHaLayout,
+    RedisLayoutError,
+    SCRIPT_ENV,
+    buildRedisHaLayout,
+    chartBaselineTimings,
+    kubernetesNodeAddresses,
+    minimumFaultSpacingMs,
+    preStopBudgetSeconds,
+    recommendedTimings,
+    renderRedisHaFiles,
+    renderStandaloneRedisFiles,
+    sentinelMasterReply,
+    standaloneRedisLayout,
+    validateRedisHaLayout,
+} from "../../components/redis/haConfig";
+
+const loopbackNodes = [0, 1, 2].map((i) => ({ host: "127.0.0.1", redisPort: 6380 + i, sentinelPort: 26380 + i }));
+
+function loopback(overrides: Partial<RedisHaLayout> = {}): RedisHaLayout {
+    return { ...buildRedisHaLayout({ nodes: loopbackNodes, bind: "127.0.0.1", haproxy: { bind: "127.0.0.1", port: 6379 } }), ...overrides };
+}
+
+function k8s(): RedisHaLayout {
+    return buildRedisHaLayout({
+        nodes: kubernetesNodeAddresses({ statefulSetName: "redis-node", headlessServiceName: "redis-nodes", namespace: "a8", replicas: 3 }),
+        haproxy: { healthPort: 8888 },
+    });
+}
+
+/** Non-comment lines, trimmed. */
+function lines(text: string): string[] {
+    return text
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l !== "" && !l.startsWith("#"));
+}
+
+/** Lines of one haproxy section (from its header to the next header). */
+function section(cfg: string, header: string): string[] {
+    const all = cfg.split("\n");
+    const start = all.findIndex((l) => l === header);
+    assert.ok(start >= 0, `no section "${header}"`);
+    const out: string[] = [];
+    for (const l of all.slice(start + 1)) {
+        if (/^\S/.test(l)) break;
+        if (l.trim() !== "" && !l.trim().startsWith("#")) out.push(l.trim());
+    }
+    return out;
+}
+
+function unhex(h: string): string {
+    return Buffer.from(h, "hex").toString("latin1");
+}
+
+describe("Redis HA config generator", () => {
+    describe("file set", () => {
+        it("renders exactly the files the StatefulSets and the policy pack use", () => {
+            const files = renderRedisHaFiles(loopback());
+            assert.deepEqual(Object.keys(files).sort(), [
+                "haproxy.cfg",
+                "init.sh",
+                "prestop.sh",
+                "redis.conf",
+                "sentinel.conf",
+                "start-redis.sh",
+                "start-sentinel.sh",
+            ]);
+            assert.deepEqual(Object.values(REDIS_HA_FILES).sort(), Object.keys(files).sort());
+        });
+
+        it("never writes a password: secrets are the placeholder (configs) or ${AUTH} (HAProxy)", () => {
+            for (const layout of [loopback(), k8s()]) {
+                const files = renderRedisHaFiles(layout);
+                const redis = lines(files["redis.conf"]);
+                assert.ok(redis.includes(`requirepass "${PASSWORD_PLACEHOLDER}"`));
+                assert.ok(redis.includes(`masterauth "${PASSWORD_PLACEHOLDER}"`));
+                const sentinel = lines(files["sentinel.conf"]);
+                assert.ok(sentinel.includes(`requirepass "${PASSWORD_PLACEHOLDER}"`));
+                assert.ok(sentinel.includes(`sentinel auth-pass mymaster "${PASSWORD_PLACEHOLDER}"`));
+                const secretLines = [...redis, ...sentinel].filter((l) => /requirepass|masterauth|auth-pass|sentinel-pass/.test(l));
+                for (const l of secretLines) assert.ok(l.endsWith(`"${PASSWORD_PLACEHOLDER}"`), `secret line without placeholder: ${l}`);
+                const auth = files["haproxy.cfg"].split("\n").filter((l) => /AUTH/.test(l) && !l.trim().startsWith("#"));
+                assert.ok(auth.length > 0);
+                for (const l of auth) assert.equal(l.trim(), `tcp-check send "AUTH \${${HAPROXY_PASSWORD_ENV}}"\\r\\n`);
+                // Scripts read the password from the file and hand it to redis-cli via the environment only.
+                for (const name of ["init.sh", "start-redis.sh", "start-sentinel.sh", "prestop.sh"]) {
+                    assert.doesNotMatch(files[name], /redis-cli[^\n]*\s-a\s/, `${name} passes the password on a command line`);
+                    assert.match(files[name], /REDISCLI_AUTH="\$REDIS_PASSWORD"/);
+                }
+            }
+        });
+    });
+
+    describe("redis.conf", () => {
+        it("has AOF, min-replicas, fast resync and disabled FLUSHALL/FLUSHDB", () => {
+            const redis = lines(renderRedisHaFiles(loopback())["redis.conf"]);
+            for (const l of [
+                "appendonly yes",
+                "appendfsync everysec",
+                "min-replicas-to-write 1",
+                "min-replicas-max-lag 5",
+                "repl-diskless-sync-delay 0",
+                'rename-command FLUSHALL ""',
+                'rename-command FLUSHDB ""',
+                "bind 127.0.0.1",
+            ]) {
+                assert.ok(redis.includes(l), `missing "${l}"`);
+            }
+            // Node-specific lines are written by init.sh, never shared through the template.
+            assert.ok(!redis.some((l) => /^(port|replicaof|slaveof|replica-announce-ip|replica-priority) /.test(l)));
+        });
+
+        it("binds every interface in Kubernetes", () => {
+            assert.ok(lines(renderRedisHaFiles(k8s())["redis.conf"]).includes("bind * -::*"));
+        });
+    });
+
+    describe("sentinel.conf", () => {
+        it("monitors node 0 with the quorum, authenticates and uses the timings", () => {
+            const s = lines(renderRedisHaFiles(loopback())["sentinel.conf"]);
+            assert.ok(s.includes("sentinel monitor mymaster 127.0.0.1 6380 2"));
+            assert.ok(s.includes("sentinel down-after-milliseconds mymaster 2000"));
+            assert.ok(s.includes("sentinel failover-timeout mymaster 5000"));
+            assert.ok(s.includes("sentinel parallel-syncs mymaster 1"));
+        });
+
+        it("announces host names, declared before `sentinel monitor` (Sentinel rejects a host name otherwise)", () => {
+            const s = lines(renderRedisHaFiles(k8s())["sentinel.conf"]);
+            const monitor = s.indexOf("sentinel monitor mymaster redis-node-0.redis-nodes.a8.svc.cluster.local 6379 2");
+            assert.ok(monitor > 0);
+            assert.ok(s.indexOf("sentinel resolve-hostnames yes") < monitor && s.indexOf("sentinel resolve-hostnames yes") >= 0);
+            assert.ok(s.indexOf("sentinel announce-hostnames yes") < monitor && s.indexOf("sentinel announce-hostnames yes") >= 0);
+            // A shared myid would make every Sentinel the same one.
+            assert.ok(!s.some((l) => l.startsWith("sentinel myid")));
+        });
+
+        it("follows the quorum and master name of the layout", () => {
+            const nodes = [0, 1, 2, 3, 4].map((i) => ({ host: `10.0.0.${i + 1}`, redisPort: 6379, sentinelPort: 26379 }));
+            const files = renderRedisHaFiles(buildRedisHaLayout({ nodes, masterName: "a8", quorum: 3 }));
+            assert.ok(lines(files["sentinel.conf"]).includes("sentinel monitor a8 10.0.0.1 6379 3"));
+            assert.match(files["haproxy.cfg"], /nbsrv\(sentinel_vote_4\) ge 3/);
+        });
+    });
+
+    describe("haproxy.cfg", () => {
+        it("checks role:master with fail-fast checks, cuts sessions of a DOWN server, listens on one address", () => {
+            const cfg = renderRedisHaFiles(loopback())["haproxy.cfg"];
+            assert.deepEqual(section(cfg, "frontend redis_master"), ["bind 127.0.0.1:6379", "default_backend redis_master"]);
+            const bk = section(cfg, "backend redis_master");
+            assert.ok(bk.includes("tcp-check expect min-recv 40 string role:master"));
+            assert.ok(bk.includes("tcp-check expect min-recv 5 string +OK"));
+            for (let i = 0; i < 3; i++) {
+                assert.ok(
+                    bk.includes(`server R${i} 127.0.0.1:${6380 + i} check inter 1000ms downinter 100ms fall 1 rise 1 on-marked-down shutdown-sessions`),
+                    `server R${i} line`,
+                );
+            }
+        });
+
+        it("routes only to a node a quorum of Sentinels names, and refuses instead of falling back", () => {
+            const bk = section(renderRedisHaFiles(loopback())["haproxy.cfg"], "backend redis_master");
+            for (let i = 0; i < 3; i++) {
+                assert.ok(bk.includes(`use-server R${i} if { srv_is_up(R${i}) } { nbsrv(sentinel_vote_${i}) ge 2 }`));
+                assert.ok(bk.includes(`tcp-request content accept if { srv_is_up(R${i}) } { nbsrv(sentinel_vote_${i}) ge 2 }`));
+            }
+            const lastAccept = bk.map((l) => l.startsWith("tcp-request content accept")).lastIndexOf(true);
+            assert.equal(bk[lastAccept + 1], "tcp-request content reject");
+        });
+
+        it("has one vote backend per node that authenticates and matches host AND port of the Sentinel reply", () => {
+            const cfg = renderRedisHaFiles(loopback())["haproxy.cfg"];
+            for (let i = 0; i < 3; i++) {
+                const vote = section(cfg, `backend sentinel_vote_${i}`);
+                assert.equal(vote[2], 'tcp-check send "AUTH ${AUTH}"\\r\\n');
+                assert.equal(vote[3], "tcp-check expect min-recv 5 string +OK");
+                assert.equal(vote[4], "tcp-check send SENTINEL\\ get-master-addr-by-name\\ mymaster\\r\\n");
+                const m = /^tcp-check expect min-recv 5 binary ([0-9A-F]+)$/.exec(vote[5]);
+                assert.ok(m, vote[5]);
+                assert.equal(unhex(m[1]), `*2\r\n$9\r\n127.0.0.1\r\n$4\r\n${6380 + i}\r\n`);
+                // Redis 7.0 Sentinel answers QUIT with an error: no QUIT, no +OK expected after it.
+                assert.ok(!vote.some((l) => /QUIT/.test(l)));
+                assert.equal(vote.filter((l) => l.startsWith("server S")).length, 3);
+                assert.ok(vote.includes(`server S${i} 127.0.0.1:${26380 + i} check inter 1000ms downinter 100ms fall 1 rise 1`));
+            }
+        });
+
+        it("does not confuse addresses that are prefixes of each other", () => {
+            const a = { host: "10.0.0.1", redisPort: 6379, sentinelPort: 26379 };
+            const b = { host: "10.0.0.12", redisPort: 6379, sentinelPort: 26379 };
+            const c = { host: "10.0.0.1", redisPort: 63790, sentinelPort: 26380 };
+            assert.ok(!sentinelMasterReply(b).includes(sentinelMasterReply(a)));
+            assert.ok(!sentinelMasterReply(c).includes(sentinelMasterReply(a)));
+            assert.equal(sentinelMasterReply(a), "*2\r\n$8\r\n10.0.0.1\r\n$4\r\n6379\r\n");
+        });
+
+        it("re-resolves node names in Kubernetes and serves /healthz", () => {
+            const cfg = renderRedisHaFiles(k8s())["haproxy.cfg"];
+            assert.ok(section(cfg, "resolvers dns").includes("parse-resolv-conf"));
+            assert.deepEqual(section(cfg, "frontend health"), ["mode http", "bind 0.0.0.0:8888", "monitor-uri /healthz"]);
+            assert.ok(
+                section(cfg, "backend redis_master").includes(
+                    "server R2 redis-node-2.redis-nodes.a8.svc.cluster.local:6379 check inter 1000ms downinter 100ms fall 1 rise 1 on-marked-down shutdown-sessions resolvers dns resolve-prefer ipv4 init-addr libc,none",
+                ),
+            );
+            assert.ok(!/resolvers/.test(renderRedisHaFiles(loopback())["haproxy.cfg"]));
+        });
+
+        it("the chart baseline has neither fast-fail checks nor shutdown-sessions", () => {
+            const layout = buildRedisHaLayout({ nodes: loopbackNodes, timings: chartBaselineTimings, haproxy: { bind: "127.0.0.1" } });
+            const files = renderRedisHaFiles(layout);
+            assert.doesNotMatch(files["haproxy.cfg"], /min-recv|shutdown-sessions|downinter/);
+            assert.match(files["haproxy.cfg"], /tcp-check expect string role:master/);
+            const s = lines(files["sentinel.conf"]);
+            assert.ok(s.includes("sentinel down-after-milliseconds mymaster 10000"));
+            assert.ok(s.includes("sentinel failover-timeout mymaster 180000"));
+        });
+    });
+
+    describe("timings", () => {
+        it("recommended: fast detection without the spurious double failover of 1000 ms", () => {
+            assert.ok(recommendedTimings.sentinel.downAfterMilliseconds >= 2000 && recommendedTimings.sentinel.downAfterMilliseconds <= 3000);
+            assert.ok(recommendedTimings.sentinel.failoverTimeout <= 10000);
+            assert.equal(recommendedTimings.replDisklessSyncDelay, 0);
+            assert.ok(recommendedTimings.haproxy.fastFail && recommendedTimings.haproxy.shutdownSessions);
+        });
+
+        it("chart baseline: the redis-ha chart defaults", () => {
+            assert.equal(chartBaselineTimings.sentinel.downAfterMilliseconds, 10000);
+            assert.equal(chartBaselineTimings.sentinel.failoverTimeout, 180000);
+            assert.equal(chartBaselineTimings.haproxy.checkIntervalMs, 1000);
+            assert.ok(!chartBaselineTimings.haproxy.fastFail && !chartBaselineTimings.haproxy.shutdownSessions);
+        });
+
+        it("spaces crash faults by 2 x failover-timeout plus margin", () => {
+            assert.equal(minimumFaultSpacingMs(recommendedTimings.sentinel), 13000);
+            assert.ok(minimumFaultSpacingMs(chartBaselineTimings.sentinel) > 360000);
+        });
+
+        it("bounds the preStop hook", () => {
+            const s = preStopBudgetSeconds(loopback());
+            assert.ok(s > 5 && s < 60, String(s));
+        });
+    });
+
+    describe("validation", () => {
+        const problems = (o: Partial<RedisHaLayout>): string => validateRedisHaLayout(loopback(o)).join("\n");
+
+        it("accepts the loopback and Kubernetes layouts", () => {
+            assert.deepEqual(validateRedisHaLayout(loopback()), []);
+            assert.deepEqual(validateRedisHaLayout(k8s()), []);
+        });
+
+        it("needs an odd number of at least 3 nodes", () => {
+            assert.match(problems({ nodes: loopbackNodes.slice(0, 1), quorum: 1 }), /nodes: 1 node\(s\); Sentinel HA needs an odd number >= 3/);
+            const four = [...loopbackNodes, { host: "127.0.0.1", redisPort: 6390, sentinelPort: 26390 }];
+            assert.match(problems({ nodes: four, quorum: 3 }), /nodes: 4 node\(s\); .*odd number/);
+        });
+
+        it("needs a majority quorum", () => {
+            assert.match(problems({ quorum: 1 }), /quorum: 1 must be a majority of the 3 Sentinels \(2-3\)/);
+            assert.match(problems({ quorum: 4 }), /quorum: 4 must be a majority/);
+        });
+
+        it("checks ports, hosts and clashes", () => {
+            const bad = [{ host: "127.0.0.1", redisPort: 70000, sentinelPort: 26380 }, { host: "bad host", redisPort: 6381, sentinelPort: 6381 }, loopbackNodes[2]];
+            const p = problems({ nodes: bad });
+            assert.match(p, /nodes\[0\]\.redisPort: 70000 is not a port \(1-65535\)/);
+            assert.match(p, /nodes\[1\]\.host: "bad host" is not a host name or IP address/);
+            assert.match(p, /nodes\[1\]\.sentinelPort: bad host:6381 is already used by nodes\[1\]\.redisPort/);
+            assert.match(problems({ haproxy: { ...loopback().haproxy, port: 6380 } }), /haproxy\.port: 127\.0\.0\.1:6380 is already used by nodes\[0\]\.redisPort/);
+        });
+
+        it("checks timings, replication and paths", () => {
+            assert.match(problems({ sentinel: { downAfterMilliseconds: 500, failoverTimeout: 5000, parallelSyncs: 1 } }), /sentinel\.downAfterMilliseconds: 500 must be an integer in 1000-3600000 \(below 1000 ms/);
+            assert.match(problems({ minReplicasToWrite: 0 }), /minReplicasToWrite: 0 must be an integer in 1-2/);
+            assert.match(problems({ replicaPriority: 0 }), /replicaPriority: 0 must be/);
+            assert.match(problems({ paths: { ...KUBERNETES_PATHS, dataDir: "data" } }), /paths\.dataDir: "data" must be an absolute path/);
+            assert.match(problems({ masterName: "my master" }), /masterName: "my master"/);
+            assert.match(problems({ disabledCommands: ["CONFIG"] }), /CONFIG is used by Sentinel/);
+        });
+
+        it("renderRedisHaFiles throws every problem at once", () => {
+            assert.throws(
+                () => renderRedisHaFiles(loopback({ quorum: 1, minReplicasToWrite: 0 })),
+                (e: unknown) => e instanceof RedisLayoutError && e.problems.length === 2 && /quorum/.test(e.message) && /minReplicasToWrite/.test(e.message),
+            );
+        });
+    });
+
+    describe("standalone", () => {
+        it("reuses redis.conf and init.sh without Sentinel and without min-replicas", () => {
+            const files = renderStandaloneRedisFiles(standaloneRedisLayout({ host: "redis-0.redis.a8.svc.cluster.local" }));
+            assert.deepEqual(Object.keys(files).sort(), ["init.sh", "redis.conf", "start-redis.sh"]);
+            const redis = lines(files["redis.conf"]);
+            assert.ok(redis.includes("min-replicas-to-write 0"));
+            assert.ok(redis.includes("appendonly yes"));
+            assert.ok(redis.includes(`requirepass "${PASSWORD_PLACEHOLDER}"`));
+            assert.doesNotMatch(files["init.sh"] + files["start-redis.sh"], /SENTINEL get-master|sentinel\.conf|replica-priority 0/);
+        });
+    });
+
+    describe("scripts (run with sh)", function () {
+        let dir = "";
+        const password = "Tr1cky/Pass=word+-_.~@:,";
+
+        beforeEach(() => {
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "redis-ha-config-"));
+        });
+        afterEach(() => {
+            fs.rmSync(dir, { recursive: true, force: true });
+        });
+
+        function write(files: Record<string, string>): string {
+            const t = path.join(dir, "templates");
+            fs.mkdirSync(t);
+            for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(t, name), text);
+            fs.writeFileSync(path.join(dir, "password"), `${password}\n`);
+            return t;
+        }
+
+        function run(script: string, env: Record<string, string>, args: string[] = []): { status: number | null; stderr: string } {
+            const r = spawnSync("sh", [script, ...args], {
+                env: { PATH: process.env.PATH ?? "", [SCRIPT_ENV.passwordFile]: path.join(dir, "password"), ...env },
+                encoding: "utf8",
+                timeout: 30000,
+            });
+            return { status: r.status, stderr: r.stderr };
+        }
+
+        // Ports on which nothing listens: no Sentinel answers, as in a fresh cluster.
+        const quiet = [1, 2, 3].map((i) => ({ host: "127.0.0.1", redisPort: 9 + i * 1000, sentinelPort: 10 + i * 1000 }));
+
+        it("parse with sh -n", () => {
+            const files = { ...renderRedisHaFiles(k8s()), ...renderStandaloneRedisFiles(standaloneRedisLayout({ host: "r" })) };
+            for (const [name, text] of Object.entries(files)) {
+                if (!name.endsWith(".sh")) continue;
+                const r = spawnSync("sh", ["-n"], { input: text, encoding: "utf8" });
+                assert.equal(r.status, 0, `${name}: ${r.stderr}`);
+            }
+        });
+
+        it("init.sh: fresh cluster, node 0 is master, others replicate node 0 and start unpromotable", () => {
+            const t = write(renderRedisHaFiles(buildRedisHaLayout({ nodes: quiet, bind: "127.0.0.1" })));
+            const env = (i: number): Record<string, string> => ({
+                [SCRIPT_ENV.templateDir]: t,
+                [SCRIPT_ENV.configDir]: path.join(dir, `n${i}`, "conf"),
+                [SCRIPT_ENV.dataDir]: path.join(dir, `n${i}`, "data"),
+                HOSTNAME: `redis-node-${i}`,
+            });
+            for (const i of [0, 1]) {
+                const r = run(path.join(t, "init.sh"), env(i));
+                assert.equal(r.status, 0, r.stderr);
+            }
+            const r0 = lines(fs.readFileSync(path.join(dir, "n0", "conf", "redis.conf"), "utf8"));
+            assert.ok(r0.includes(`requirepass "${password}"`) && r0.includes(`masterauth "${password}"`));
+            assert.ok(r0.includes("port 1009") && r0.includes("replica-announce-ip 127.0.0.1") && r0.includes("replica-announce-port 1009"));
+            assert.ok(r0.includes(`dir "${path.join(dir, "n0", "data")}"`));
+            assert.ok(!r0.some((l) => l.startsWith("replicaof")));
+            const r1 = lines(fs.readFileSync(path.join(dir, "n1", "conf", "redis.conf"), "utf8"));
+            assert.ok(r1.includes("replicaof 127.0.0.1 1009"));
+            assert.ok(r1.includes("replica-priority 0"));
+            const s1 = lines(fs.readFileSync(path.join(dir, "n1", "conf", "sentinel.conf"), "utf8"));
+            assert.ok(s1.includes("sentinel monitor mymaster 127.0.0.1 1009 2"));
+            assert.ok(s1.includes(`sentinel auth-pass mymaster "${password}"`));
+            assert.ok(s1.includes("port 2010") && s1.includes("sentinel announce-ip 127.0.0.1") && s1.includes("sentinel announce-port 2010"));
+            // Templates stay untouched; runtime copies are private.
+            assert.ok(!fs.readFileSync(path.join(t, "redis.conf"), "utf8").includes(password));
+            assert.equal(fs.statSync(path.join(dir, "n1", "conf", "redis.conf")).mode & 0o077, 0);
+        });
+
+        it("init.sh keeps a Sentinel's own myid across restarts", () => {
+            const t = write(renderRedisHaFiles(buildRedisHaLayout({ nodes: quiet, bind: "127.0.0.1" })));
+            const conf = path.join(dir, "conf");
+            const env = { [SCRIPT_ENV.templateDir]: t, [SCRIPT_ENV.configDir]: conf, [SCRIPT_ENV.dataDir]: path.join(dir, "data"), [SCRIPT_ENV.ordinal]: "2" };
+            assert.equal(run(path.join(t, "init.sh"), env, ["sentinel"]).status, 0);
+            const id = "0123456789abcdef0123456789abcdef01234567";
+            fs.appendFileSync(path.join(conf, "sentinel.conf"), `sentinel myid ${id}\nsentinel known-sentinel mymaster 10.9.9.9 26379 ffff\n`);
+            assert.equal(run(path.join(t, "init.sh"), env, ["sentinel"]).status, 0);
+            const s = lines(fs.readFileSync(path.join(conf, "sentinel.conf"), "utf8"));
+            assert.equal(s.filter((l) => l === `sentinel myid ${id}`).length, 1);
+            assert.ok(!s.some((l) => l.startsWith("sentinel known-sentinel")));
+            assert.ok(!fs.existsSync(path.join(conf, "redis.conf")), "init.sh sentinel wrote redis.conf");
+        });
+
+        it("init.sh fails with clear messages", () => {
+            const t = write(renderRedisHaFiles(buildRedisHaLayout({ nodes: quiet, bind: "127.0.0.1" })));
+            const base = { [SCRIPT_ENV.templateDir]: t, [SCRIPT_ENV.configDir]: path.join(dir, "c"), [SCRIPT_ENV.dataDir]: path.join(dir, "d") };
+            const noOrdinal = run(path.join(t, "init.sh"), { ...base, HOSTNAME: "redis" });
+            assert.equal(noOrdinal.status, 1);
+            assert.match(noOrdinal.stderr, /cannot derive the node ordinal from HOSTNAME=redis: set REDIS_HA_ORDINAL/);
+            const outOfRange = run(path.join(t, "init.sh"), { ...base, HOSTNAME: "redis-node-3" });
+            assert.match(outOfRange.stderr, /ordinal 3 \(HOSTNAME=redis-node-3\) is out of range: the layout has 3 node/);
+            const noFile = run(path.join(t, "init.sh"), { ...base, [SCRIPT_ENV.ordinal]: "0", [SCRIPT_ENV.passwordFile]: path.join(dir, "nope") });
+            assert.equal(noFile.status, 1);
+            assert.match(noFile.stderr, /cannot read the password file .*nope/);
+            fs.writeFileSync(path.join(dir, "bad"), 'pass word"\n');
+            const badPw = run(path.join(t, "init.sh"), { ...base, [SCRIPT_ENV.ordinal]: "0", [SCRIPT_ENV.passwordFile]: path.join(dir, "bad") });
+            assert.equal(badPw.status, 1);
+            assert.match(badPw.stderr, /unsupported characters/);
+            assert.doesNotMatch(badPw.stderr, /pass word/);
+            assert.match(run(path.join(t, "init.sh"), { ...base, [SCRIPT_ENV.ordinal]: "0" }, ["bogus"]).stderr, /unknown argument 'bogus'/);
+        });
+
+        it("standalone init.sh writes a master config", () => {
+            const t = write(renderStandaloneRedisFiles(standaloneRedisLayout({ host: "127.0.0.1", port: 7001 })));
+            const r = run(path.join(t, "init.sh"), { [SCRIPT_ENV.templateDir]: t, [SCRIPT_ENV.configDir]: path.join(dir, "c"), [SCRIPT_ENV.dataDir]: path.join(dir, "d"), HOSTNAME: "redis-0" });
+            assert.equal(r.status, 0, r.stderr);
+            const c = lines(fs.readFileSync(path.join(dir, "c", "redis.conf"), "utf8"));
+            assert.ok(c.includes("port 7001") && c.includes(`requirepass "${password}"`) && !c.some((l) => l.startsWith("replicaof")));
+        });
+
+        it("the password pattern matches what the scripts accept", () => {
+            assert.ok(REDIS_PASSWORD_PATTERN.test(password));
+            assert.ok(!REDIS_PASSWORD_PATTERN.test('a"b') && !REDIS_PASSWORD_PATTERN.test("a b") && !REDIS_PASSWORD_PATTERN.test("a\\b"));
+        });
+    });
+
+    describe("prestop.sh", () => {
+        it("pauses writes, waits for replicas, then asks a Sentinel of another node to fail over, with bounded waits", () => {
+            const p = renderRedisHaFiles(loopback())["prestop.sh"];
+            const pause = p.search(/CLIENT PAUSE \d+ WRITE/);
+            const catchUp = p.indexOf("master_repl_offset");
+            const failover = p.indexOf('SENTINEL FAILOVER "$MASTER_NAME"');
+            assert.ok(pause > 0 && catchUp > pause && failover > catchUp, "order: pause, catch-up, failover");
+            assert.match(p, /role\)" = master \] \|\| \{ log "not the master: nothing to do"; exit 0; \}/);
+            // Every loop has a deadline.
+            assert.equal((p.match(/while \[ "\$\(now\)" -lt "\$_deadline" \]|\[ "\$\(now\)" -lt "\$_deadline" \] \|\|/g) ?? []).length, 2);
+        });
+    });
+});

@@ -84,13 +84,24 @@ describe("Redis HA failover through HAProxy (loopback processes)", function () {
         console.log(`      node ${node} is a synced replica again ${((Date.now() - t0) / 1000).toFixed(2)} s after its restart/resume`);
     }
 
-    it("(a) kill -9 of the master: writes resume on a new master, old master rejoins as replica, no acked write lost", async function () {
-        this.timeout(90000);
-        const { c, w, ev } = setup();
+    /**
+     * Heals the cluster, waits until Sentinel may fail over again (no second failover of the same
+     * master within 2 x failover-timeout), and returns the master about to be faulted.
+     */
+    async function beforeCrashFault(c: RedisHaCluster): Promise<{ master: number; t0: number }> {
         await c.heal();
+        const wait = lastCrashFault + c.faultSpacingMs - Date.now();
+        if (wait > 0) await sleep(wait);
         const master = await currentMaster(c);
         const t0 = Date.now();
         lastCrashFault = t0;
+        return { master, t0 };
+    }
+
+    it("(a) kill -9 of the master: writes resume on a new master, old master rejoins as replica, no acked write lost", async function () {
+        this.timeout(90000);
+        const { c, w, ev } = setup();
+        const { master, t0 } = await beforeCrashFault(c);
         const dead = await c.killRedis(master);
         const first = await writesResumed(w, t0, master, "kill -9");
         const newMaster = await c.waitForNewMaster(master, 10000);
@@ -107,13 +118,7 @@ describe("Redis HA failover through HAProxy (loopback processes)", function () {
     it("(b) SIGSTOP of the master: writes resume elsewhere, the resumed old master rejoins as replica, no acked write lost", async function () {
         this.timeout(120000);
         const { c, w, ev } = setup();
-        await c.heal();
-        // Sentinel starts no second failover of the same master within 2 x failover-timeout.
-        const wait = lastCrashFault + c.faultSpacingMs - Date.now();
-        if (wait > 0) await sleep(wait);
-        const master = await currentMaster(c);
-        const t0 = Date.now();
-        lastCrashFault = t0;
+        const { master, t0 } = await beforeCrashFault(c);
         c.freezeRedis(master);
         let first: WriteRecord;
         try {
@@ -151,12 +156,7 @@ describe("Redis HA failover through HAProxy (loopback processes)", function () {
     it("(d) a master restarted with an empty data dir waits for the failover and rejoins as replica, never as an empty master", async function () {
         this.timeout(120000);
         const { c, w, ev } = setup();
-        await c.heal();
-        const wait = lastCrashFault + c.faultSpacingMs - Date.now();
-        if (wait > 0) await sleep(wait);
-        const master = await currentMaster(c);
-        const t0 = Date.now();
-        lastCrashFault = t0;
+        const { master, t0 } = await beforeCrashFault(c);
         await c.killRedis(master);
         // A lost volume: the Sentinels still name this node, its peers hold the data.
         c.wipeData(master);

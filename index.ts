@@ -5,7 +5,9 @@ import { ControlPlane } from "./components/controlPlane";
 /** Validates the whole stack configuration before anything is registered. */
 function loadSettings() {
     const values = pulumi.runtime.allConfig();
-    const secretKeys = Object.keys(values).filter((k) => (pulumi.runtime as any).isConfigSecret?.(k));
+    // The SDK marks which keys the stack file encrypts; without that answer, trust the stack file.
+    const isSecret: ((key: string) => boolean) | undefined = (pulumi.runtime as any).isConfigSecret;
+    const secretKeys = Object.keys(values).filter((k) => (isSecret ? isSecret(k) : true));
     try {
         return parseSettings({ values, secretKeys });
     } catch (e) {

@@ -204,7 +204,7 @@ class Reader {
 }
 
 function show(value: Json): string {
-    return typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+    return JSON.stringify(value) ?? String(value);
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;

@@ -2,15 +2,13 @@
  * Runs the real program (index.ts) under the SDK's mocks with a real stack file, optionally with
  * config overrides, and gives tests the Kubernetes objects it registered.
  */
-import * as path from "path";
+import { PROJECT } from "../../components/config";
 import { InputError } from "../../tools/errors";
 import { StackConfig, loadStackConfig } from "../../tools/program/stackConfig";
-import { ProgramRun, RecordedResource, runProgram } from "../../tools/program/runProgram";
+import { ProgramRun, REPO_ROOT, RecordedResource, runProgram } from "../../tools/program/runProgram";
 import { asK8sObject, K8sObject } from "../../policy/lib/k8s";
 import { unwrapSecrets } from "../../tools/check/resources";
 
-export const REPO_ROOT = path.resolve(__dirname, "..", "..");
-export const PROJECT = "a8-control-plane";
 
 export interface Rendered {
     readonly run: ProgramRun;

@@ -137,6 +137,12 @@ export function allContainersOf(podSpec: Record<string, any>): Container[] {
     return [...init, ...containersOf(podSpec)];
 }
 
+/** Every container (init containers too) of a workload's pod template; none for other kinds. */
+export function workloadContainers(obj: K8sObject): Container[] {
+    const pod = podTemplateOf(obj);
+    return pod ? allContainersOf(pod.spec) : [];
+}
+
 /** Declared replicas: unset counts as 1 (the API default). */
 export function declaredReplicas(obj: K8sObject): number {
     const kind = kindOf(obj);

@@ -6,13 +6,13 @@ import { containerA8Role } from "../lib/amalgam8";
 import {
     Container,
     K8sObject,
-    allContainersOf,
     containerPorts,
     containersOf,
     kindOf,
     parseImage,
     podTemplateOf,
     refOf,
+    workloadContainers,
 } from "../lib/k8s";
 import { resourceRule, stackRule } from "../lib/policy";
 import { LabelSelector, matchesLabelSelector, matchesMapSelector, selectorProblems } from "../lib/selector";
@@ -107,8 +107,7 @@ export const resources = resourceRule<{ requireCpuLimit: boolean }>({
     kinds: POD_KINDS,
     properties: { requireCpuLimit: { type: "boolean", default: false, description: "Also require limits.cpu." } },
     check(obj, cfg, report) {
-        const pod = podTemplateOf(obj);
-        for (const c of pod ? allContainersOf(pod.spec) : []) {
+        for (const c of workloadContainers(obj)) {
             const missing: string[] = [];
             const r = c.resources ?? {};
             if (r.requests?.cpu === undefined) missing.push("requests.cpu");
@@ -149,8 +148,7 @@ export const imagePinned = resourceRule<{ requireDigest: boolean }>({
     kinds: POD_KINDS,
     properties: { requireDigest: { type: "boolean", default: false, description: "Require a @sha256 digest on every image." } },
     check(obj, cfg, report) {
-        const pod = podTemplateOf(obj);
-        for (const c of pod ? allContainersOf(pod.spec) : []) {
+        for (const c of workloadContainers(obj)) {
             const p = imageProblem(c.image, cfg.requireDigest);
             if (p) {
                 report(`${refOf(obj)} container ${cname(c)} ${p}.`);

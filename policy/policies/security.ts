@@ -3,7 +3,7 @@
  * Kubernetes "restricted" Pod Security Standard. (Redis auth and isolation live in redis.ts.)
  */
 import { Policies } from "@pulumi/policy";
-import { Container, K8sObject, allContainersOf, containerPorts, kindOf, podTemplateOf, refOf } from "../lib/k8s";
+import { Container, K8sObject, allContainersOf, containerPorts, kindOf, podTemplateOf, refOf, workloadContainers } from "../lib/k8s";
 import { resourceRule } from "../lib/policy";
 import { POD_KINDS } from "./reliability";
 
@@ -63,8 +63,7 @@ export const noSecretLiterals = resourceRule<{ namePattern: string }>({
             }
             return;
         }
-        const pod = podTemplateOf(obj);
-        for (const c of pod ? allContainersOf(pod.spec) : []) {
+        for (const c of workloadContainers(obj)) {
             for (const e of Array.isArray(c.env) ? c.env : []) {
                 if (!e || typeof e.name !== "string" || e.valueFrom || pathLike.test(e.name) || !re.test(e.name)) {
                     continue;

@@ -1,6 +1,8 @@
 import { strict as assert } from "assert";
 import * as jwt from "jsonwebtoken";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { runProgram } from "../../tools/program/runProgram";
 import { K8sObject } from "../../policy/lib/k8s";
 import { validateSchema } from "../../tools/check/schema";
 import { Rendered, renderStack, rejection, stackConfig } from "../support/program";
@@ -293,6 +295,16 @@ describe("the program in the other storage modes", function () {
         assert.ok(egress.some((rule: K8sObject) => rule.to?.[0]?.ipBlock?.cidr === "10.20.30.40/32" && rule.ports[0].port === 6380));
         assert.equal(r.run.outputs.redisAddress.value, "10.20.30.40:6380");
         assert.equal(r.run.outputs.redisPassword.secret, true);
+    });
+
+    it("works as a library with only a few arguments, the rest defaulted", async () => {
+        const run = await runProgram(stackConfig("dev"), path.join(__dirname, "..", "fixtures", "programs", "library.ts"));
+        assert.equal(run.outputs.controllerUrl.value, "http://controller.mesh.svc.cluster.local:6080");
+        assert.equal(run.outputs.redisAddress.value, "redis.mesh.svc.cluster.local:6379");
+        assert.equal(run.outputs.adminToken.secret, true);
+        const types = run.resources.map((r) => r.type);
+        assert.ok(types.includes("amalgam8:redis:RedisStandalone"), "the default Redis mode is standalone");
+        assert.equal(types.filter((t) => t === "kubernetes:apps/v1:Deployment").length, 2);
     });
 
     it("uses an existing namespace when told to", async () => {

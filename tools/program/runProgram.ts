@@ -142,8 +142,3 @@ export async function runProgram(stack: StackConfig, programPath: string = DEFAU
     }
     return { resources, outputs };
 }
-
-/** Kubernetes objects among the recorded resources, as `Kind/metadata.name`. */
-export function kubernetesObjects(run: ProgramRun): RecordedResource[] {
-    return run.resources.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("pulumi:providers"));
-}

@@ -13,7 +13,7 @@ import {
     sleep,
     verifyAckedWrites,
     waitFor,
-} from "../support/redisCluster";
+} from "../../tools/loopback/redisCluster";
 
 describe("Redis HA failover through HAProxy (loopback processes)", function () {
     let cluster: RedisHaCluster | undefined;

@@ -17,7 +17,7 @@ import {
     missingKeys,
     sleep,
     waitFor,
-} from "../../tests/support/redisCluster";
+} from "../loopback/redisCluster";
 import { RedisHaTimings, chartBaselineTimings, recommendedTimings } from "../../components/redis/haConfig";
 
 const USAGE = "usage: npm run bench:failover [-- --kills N] [--json] [--baseline]";

@@ -85,6 +85,10 @@ const apiServiceResources: ResourceSettings = {
     limits: { cpu: "500m", memory: "256Mi" },
 };
 
+/**
+ * The highly available deployment this project exists for: an unconfigured stack (or a library
+ * user passing no arguments) passes the strictest policy config. Small set-ups opt out explicitly.
+ */
 export const DEFAULTS: ControlPlaneSettings = {
     namespace: "amalgam8",
     createNamespace: true,
@@ -93,7 +97,7 @@ export const DEFAULTS: ControlPlaneSettings = {
     auth: "none",
     spreadAcrossZones: false,
     controller: {
-        replicas: 2,
+        replicas: 3,
         port: 6080,
         nodePort: 31200,
         image: "amalgam8/a8-controller:1.1.0",
@@ -101,7 +105,7 @@ export const DEFAULTS: ControlPlaneSettings = {
         resources: apiServiceResources,
     },
     registry: {
-        replicas: 2,
+        replicas: 3,
         port: 5080,
         nodePort: 31300,
         image: "amalgam8/a8-registry:1.1.0",
@@ -109,19 +113,28 @@ export const DEFAULTS: ControlPlaneSettings = {
         resources: apiServiceResources,
     },
     redis: {
-        mode: "standalone",
+        mode: "ha",
         image: "redis:7.2.5-alpine",
         storageSize: "1Gi",
         resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
         nodes: 3,
         sentinel: { downAfterMilliseconds: 2000, failoverTimeout: 5000 },
         haproxy: {
-            replicas: 2,
+            replicas: 3,
             image: "haproxy:2.6.17-alpine",
             resources: { requests: { cpu: "50m", memory: "32Mi" }, limits: { memory: "128Mi" } },
         },
     },
 };
+
+/**
+ * What a library user passes for a group of settings: any subset, at any depth; what is left out
+ * takes its default.
+ */
+export type PartialSettings<T> = { readonly [K in keyof T]?: T[K] extends object ? PartialSettings<T[K]> : T[K] };
+
+/** Namespaces a stack's config keys may use besides the project's: the provider the program uses, and Pulumi's own. */
+export const OTHER_CONFIG_NAMESPACES = ["kubernetes", "pulumi"] as const;
 
 /** Every invalid value found, each message naming the full config key. */
 export class ConfigError extends Error {
@@ -134,12 +147,32 @@ export class ConfigError extends Error {
 type Json = unknown;
 type Obj = Record<string, Json>;
 
+/** How the settings reach the program: stack config keys, or a library user's arguments. */
+interface Source {
+    /** The name of a setting in messages: `a8-control-plane:controller.replicas` or `controller.replicas`. */
+    key(path: string): string;
+    /** How to give a setting a value, e.g. `pulumi config set --path controller.replicas 1`. */
+    howToSet(path: string, value: string): string;
+}
+
+const STACK_CONFIG: Source = {
+    key: (path) => `${PROJECT}:${path}`,
+    howToSet: (path, value) => `pulumi config set --path ${path} ${value}`,
+};
+
+const LIBRARY_ARGS: Source = {
+    key: (path) => path,
+    howToSet: (path, value) => `${path}: ${value}`,
+};
+
 /** Walks the raw config, recording problems instead of stopping at the first one. */
 class Reader {
     readonly problems: string[] = [];
 
+    constructor(readonly source: Source) {}
+
     key(path: string): string {
-        return `${PROJECT}:${path}`;
+        return this.source.key(path);
     }
 
     fail(path: string, value: Json, allowed: string): undefined {
@@ -282,7 +315,7 @@ function readApiService(r: Reader, path: string, value: Json, fallback: ApiServi
     const obj = r.object(path, value, API_SERVICE_KEYS) ?? {};
     const autoscaling = readAutoscaling(r, `${path}.autoscaling`, obj.autoscaling);
     return {
-        replicas: r.integer(`${path}.replicas`, obj.replicas, fallback.replicas, 1, 1000, "a positive integer (1-1000)"),
+        replicas: r.integer(`${path}.replicas`, obj.replicas, fallback.replicas, 1, 1000),
         port: r.integer(`${path}.port`, obj.port, fallback.port, 1, 65535),
         nodePort: r.integer(`${path}.nodePort`, obj.nodePort, fallback.nodePort, 30000, 32767),
         image: readImage(r, `${path}.image`, obj.image, fallback.image),
@@ -344,6 +377,64 @@ const TOP_LEVEL_KEYS = [
     ...SECRET_KEYS,
 ] as const;
 
+/**
+ * A config key outside the project's namespace is either a provider's the program uses, Pulumi's
+ * own, or a mistake that would otherwise be ignored (a typo in the prefix deploys the defaults).
+ */
+export function foreignKeyProblem(fullKey: string, project: string = PROJECT): string | undefined {
+    const colon = fullKey.indexOf(":");
+    const namespace = colon < 0 ? "" : fullKey.slice(0, colon);
+    if (namespace === project || (OTHER_CONFIG_NAMESPACES as readonly string[]).includes(namespace)) return undefined;
+    const allowed = [project, ...OTHER_CONFIG_NAMESPACES].map((n) => `${n}:<key>`).join(", ");
+    const key = colon < 0 ? fullKey : fullKey.slice(colon + 1);
+    const guess = colon < 0 || closeTo(namespace, project) ? ` (did you mean ${project}:${key}?)` : "";
+    const what = colon < 0 ? "has no namespace" : `is in namespace ${namespace}, which nothing here reads`;
+    return `${fullKey}: ${what}; keys are ${allowed}${guess}`;
+}
+
+/** Top-level keys of a Pulumi stack settings file (`Pulumi.<stack>.yaml`). */
+export const STACK_FILE_KEYS = ["config", "environment", "secretsprovider", "encryptedkey", "encryptionsalt"] as const;
+
+/**
+ * What is wrong with a parsed stack settings file: a key the Pulumi CLI would silently ignore (one
+ * not under `config:`), or a config key of a namespace nothing reads. Each problem names the key.
+ */
+export function stackFileProblems(doc: unknown, project: string = PROJECT): string[] {
+    if (doc === null || doc === undefined) return [];
+    const isMap = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+    if (!isMap(doc)) return [`is not a mapping (expected config: with ${project}:<key> entries)`];
+    const problems: string[] = [];
+    for (const key of Object.keys(doc)) {
+        if ((STACK_FILE_KEYS as readonly string[]).includes(key)) continue;
+        problems.push(
+            key.includes(":")
+                ? `${key}: is not under config: (the Pulumi CLI would ignore it; indent it under config:)`
+                : `${key}: unknown top-level key (allowed: ${STACK_FILE_KEYS.join(", ")})`,
+        );
+    }
+    const config = doc.config;
+    if (config !== undefined && config !== null && !isMap(config)) {
+        problems.push(`config: is not a mapping of ${project}:<key> entries`);
+    } else {
+        for (const key of Object.keys(config ?? {})) {
+            const problem = foreignKeyProblem(key, project);
+            if (problem) problems.push(problem);
+        }
+    }
+    return problems;
+}
+
+/** A typo away: at most 3 single-character edits. */
+function closeTo(a: string, b: string): boolean {
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const cur = [i];
+        for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        prev = cur;
+    }
+    return prev[b.length] <= 3;
+}
+
 /** Config values arrive as strings; structured ones hold JSON. */
 function decode(path: string, raw: string, r: Reader): Json {
     const t = raw.trim();
@@ -366,17 +457,26 @@ export interface RawConfig {
 
 /**
  * Validates and completes the stack configuration. Throws a ConfigError naming every invalid key,
- * its value and what is allowed. Keys of other namespaces (`kubernetes:context`, ...) are ignored.
+ * its value and what is allowed. Keys of the provider the program uses (`kubernetes:context`) and
+ * Pulumi's own are left to them; keys of any other namespace are errors.
  */
 export function parseSettings(raw: RawConfig): ControlPlaneSettings {
-    const r = new Reader();
+    const r = new Reader(STACK_CONFIG);
     const prefix = `${PROJECT}:`;
     const top: Obj = {};
     for (const [fullKey, value] of Object.entries(raw.values)) {
-        if (!fullKey.startsWith(prefix)) continue;
+        if (!fullKey.startsWith(prefix)) {
+            const problem = foreignKeyProblem(fullKey);
+            if (problem) r.problems.push(problem);
+            continue;
+        }
         const key = fullKey.slice(prefix.length);
         if (!(TOP_LEVEL_KEYS as readonly string[]).includes(key)) {
-            r.problems.push(`${fullKey}: unknown key (allowed: ${TOP_LEVEL_KEYS.join(", ")})`);
+            const parent = key.split(".")[0];
+            const hint = key.includes(".") && (TOP_LEVEL_KEYS as readonly string[]).includes(parent)
+                ? ` (a nested setting is set with --path: pulumi config set --path ${key} <value>)`
+                : ` (allowed: ${TOP_LEVEL_KEYS.join(", ")})`;
+            r.problems.push(`${fullKey}: unknown key${hint}`);
             continue;
         }
         top[key] = (SECRET_KEYS as readonly string[]).includes(key) ? value : decode(key, value, r);
@@ -389,6 +489,35 @@ export function parseSettings(raw: RawConfig): ControlPlaneSettings {
         if (top[key] === "") r.problems.push(`${r.key(key)}: is empty`);
     }
 
+    const settings = readSettings(r, top);
+    if (r.problems.length > 0) throw new ConfigError(r.problems);
+    return settings;
+}
+
+/** What a library user passes: every setting optional, nested ones partially. */
+export type ControlPlaneSettingsInput = PartialSettings<ControlPlaneSettings>;
+
+/**
+ * Validates a library user's settings with the rules of the stack configuration, and completes
+ * them with the defaults. Secrets are checked when given as plain strings (an Output is checked by
+ * nobody before the deployment). Throws a ConfigError naming every invalid argument.
+ */
+export function resolveSettings(input: ControlPlaneSettingsInput, secrets: { jwtSecret?: unknown; redisPassword?: unknown } = {}): ControlPlaneSettings {
+    const r = new Reader(LIBRARY_ARGS);
+    const top: Obj = {};
+    for (const [key, value] of Object.entries({ ...input, ...secrets })) {
+        if (!(TOP_LEVEL_KEYS as readonly string[]).includes(key)) {
+            r.problems.push(`${key}: unknown key (allowed: ${TOP_LEVEL_KEYS.join(", ")})`);
+        } else if (value !== undefined) {
+            top[key] = value;
+        }
+    }
+    const settings = readSettings(r, top);
+    if (r.problems.length > 0) throw new ConfigError(r.problems);
+    return settings;
+}
+
+function readSettings(r: Reader, top: Obj): ControlPlaneSettings {
     const settings: ControlPlaneSettings = {
         namespace: r.string("namespace", top.namespace, DEFAULTS.namespace, DNS_LABEL, "is not a valid namespace name (lower-case letters, digits and '-', at most 63)"),
         createNamespace: r.boolean("createNamespace", top.createNamespace, DEFAULTS.createNamespace),
@@ -402,21 +531,31 @@ export function parseSettings(raw: RawConfig): ControlPlaneSettings {
     };
 
     crossCheck(r, settings, top);
-    if (r.problems.length > 0) throw new ConfigError(r.problems);
     return settings;
 }
 
 /** Rules that span several keys. */
 function crossCheck(r: Reader, s: ControlPlaneSettings, top: Obj): void {
     if (s.storage === "memory") {
+        const unset: string[] = [];
         for (const service of ["controller", "registry"] as const) {
             const svc = s[service];
-            if (svc.replicas > 1) {
+            const given = top[service] && typeof top[service] === "object" ? (top[service] as Obj).replicas : undefined;
+            if (svc.replicas > 1 && given === undefined) unset.push(`${service}.replicas`);
+            // An invalid value was reported already; the default that replaced it is not the user's.
+            if (svc.replicas > 1 && given !== undefined && Number(given) === svc.replicas) {
                 r.fail(`${service}.replicas`, svc.replicas, "must be 1 with storage memory (each replica would keep its own copy of the data; use storage redis for several replicas)");
             }
             if (svc.autoscaling) {
                 r.problems.push(`${r.key(`${service}.autoscaling`)}: cannot be used with storage memory (each replica would keep its own copy of the data)`);
             }
+        }
+        if (unset.length > 0) {
+            // Name what to set, not a default the user never wrote.
+            const how = unset.map((p) => r.source.howToSet(p, "1")).join("; ");
+            r.problems.push(
+                `${r.key("storage")}: "memory" runs one replica of each service (each would keep its own copy of the data): set ${unset.join(" and ")} to 1 (${how}), or use storage redis`,
+            );
         }
         if (top.redis !== undefined) {
             r.problems.push(`${r.key("redis")}: is set but storage is memory (remove it, or set storage to redis)`);

@@ -3,10 +3,15 @@ import * as k8s from "@pulumi/kubernetes";
 import { API_SERVICES, AuthBinding, StorageBinding, sidecarEnv } from "./amalgam8";
 import { ApiService } from "./apiService";
 import { JWT_SECRET_REF, JwtAuth } from "./auth";
-import { ApiServiceSettings, AuthMode, DEFAULTS, RedisSettings, ServiceType, StorageType } from "./config";
+import { ApiServiceSettings, AuthMode, ConfigError, ControlPlaneSettings, PartialSettings, RedisSettings, ServiceType, StorageType, resolveSettings } from "./config";
 import { PART_OF } from "./kube/labels";
 import { Redis } from "./redis/redis";
 
+/**
+ * Every argument is optional and validated like the stack configuration (same rules, same
+ * messages); nested settings are merged onto the defaults, so `controller: {replicas: 5}` keeps the
+ * controller's other defaults.
+ */
 export interface ControlPlaneArgs {
     /** Namespace of every object. Plain: in-cluster URLs are built from it. Default `amalgam8`. */
     readonly namespace?: string;
@@ -14,7 +19,7 @@ export interface ControlPlaneArgs {
     readonly createNamespace?: boolean;
     /** `redis` (HA-capable) or `memory` (one replica each, local development). Default `redis`. */
     readonly storage?: StorageType;
-    /** How the controller and registry Services are exposed. Default `ClusterIP`. */
+    /** How the controller and registry Services are exposed. Default `ClusterIP`. Validated when plain. */
     readonly serviceType?: pulumi.Input<ServiceType>;
     /** `jwt` turns on Amalgam8's JWT auth. Default `none`. */
     readonly auth?: AuthMode;
@@ -22,9 +27,12 @@ export interface ControlPlaneArgs {
     readonly jwtSecret?: pulumi.Input<string>;
     /** Spread replicas across zones as well as nodes. Default false. */
     readonly spreadAcrossZones?: boolean;
-    readonly controller?: ApiServiceSettings;
-    readonly registry?: ApiServiceSettings;
-    readonly redis?: RedisSettings;
+    /** Default: 3 replicas, `amalgam8/a8-controller:1.1.0`. */
+    readonly controller?: PartialSettings<ApiServiceSettings>;
+    /** Default: 3 replicas, `amalgam8/a8-registry:1.1.0`. */
+    readonly registry?: PartialSettings<ApiServiceSettings>;
+    /** Default: `mode: ha`, 3 nodes with a Sentinel each behind 3 HAProxy replicas. */
+    readonly redis?: PartialSettings<RedisSettings>;
     /** Redis AUTH password (a secret). Generated when absent; required for `redis.mode: external`. */
     readonly redisPassword?: pulumi.Input<string>;
 }
@@ -56,13 +64,15 @@ export class ControlPlane extends pulumi.ComponentResource {
     readonly redis?: Redis;
 
     constructor(name: string, args: ControlPlaneArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+        // Validated before anything is registered.
+        const resolved = ControlPlane.resolveArgs(name, args);
         super("amalgam8:index:ControlPlane", name, {}, opts);
-        const namespace = args.namespace ?? DEFAULTS.namespace;
-        const storage = args.storage ?? DEFAULTS.storage;
+        const namespace = resolved.namespace;
+        const storage = resolved.storage;
         const childOpts: pulumi.CustomResourceOptions = { parent: this };
 
         const dependsOn: pulumi.Resource[] = [];
-        if (args.createNamespace ?? DEFAULTS.createNamespace) {
+        if (resolved.createNamespace) {
             dependsOn.push(
                 new k8s.core.v1.Namespace(
                     `${name}-namespace`,
@@ -94,7 +104,7 @@ export class ControlPlane extends pulumi.ComponentResource {
                 {
                     namespace,
                     instance: name,
-                    settings: args.redis ?? DEFAULTS.redis,
+                    settings: resolved.redis,
                     password: args.redisPassword,
                     clientSelector,
                 },
@@ -105,7 +115,7 @@ export class ControlPlane extends pulumi.ComponentResource {
 
         let authBinding: AuthBinding = { mode: "none" };
         let jwtAuth: JwtAuth | undefined;
-        if ((args.auth ?? DEFAULTS.auth) === "jwt") {
+        if (resolved.auth === "jwt") {
             jwtAuth = new JwtAuth(`${name}-auth`, { namespace, instance: name, secret: args.jwtSecret }, inNamespace);
             authBinding = { mode: "jwt", secret: JWT_SECRET_REF };
         }
@@ -129,14 +139,14 @@ export class ControlPlane extends pulumi.ComponentResource {
                     resources: settings.resources,
                     storage: storageBinding,
                     auth: authBinding,
-                    spreadAcrossZones: args.spreadAcrossZones,
+                    spreadAcrossZones: resolved.spreadAcrossZones,
                     storageEgress: this.redis?.clientEgress,
                     dependsOn: secrets,
                 },
                 inNamespace,
             );
-        this.controller = apiService("controller", args.controller ?? DEFAULTS.controller);
-        this.registry = apiService("registry", args.registry ?? DEFAULTS.registry);
+        this.controller = apiService("controller", resolved.controller);
+        this.registry = apiService("registry", resolved.registry);
 
         this.namespace = pulumi.output(namespace);
         this.controllerUrl = this.controller.url;
@@ -159,5 +169,18 @@ export class ControlPlane extends pulumi.ComponentResource {
             sidecarEnv: this.sidecarEnv,
             adminToken: this.adminToken,
         });
+    }
+
+    /** The arguments merged onto the defaults; a RunError naming every invalid argument (no stack trace). */
+    static resolveArgs(name: string, args: ControlPlaneArgs): ControlPlaneSettings {
+        const { jwtSecret, redisPassword, serviceType, ...rest } = args;
+        // A value known only at deployment (an Output) is passed through unchecked.
+        const known = pulumi.Output.isInstance(serviceType) || serviceType instanceof Promise ? undefined : (serviceType as ServiceType | undefined);
+        try {
+            return resolveSettings({ ...rest, serviceType: known }, { jwtSecret, redisPassword });
+        } catch (e) {
+            if (e instanceof ConfigError) throw new pulumi.RunError(`invalid arguments of ControlPlane "${name}":\n  ${e.problems.join("\n  ")}`);
+            throw e;
+        }
     }
 }

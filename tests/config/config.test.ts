@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { ConfigError, DEFAULTS, PROJECT, imageProblem, imageVersion, parseHostPort, parseSettings } from "../../components/config";
+import { ConfigError, DEFAULTS, PROJECT, imageProblem, imageVersion, parseHostPort, parseSettings, resolveSettings, stackFileProblems } from "../../components/config";
 
 const key = (k: string) => `${PROJECT}:${k}`;
 
@@ -38,8 +38,17 @@ describe("stack configuration (pure)", () => {
         assert.equal(s.registry.nodePort, 31300);
         assert.equal(s.controller.image, "amalgam8/a8-controller:1.1.0");
         assert.equal(s.registry.image, "amalgam8/a8-registry:1.1.0");
-        assert.equal(s.redis.mode, "standalone");
         assert.match(s.redis.image, /^redis:7\.\d+\.\d+/);
+    });
+
+    it("defaults to the HA deployment: Redis ha, three of everything", () => {
+        const s = parseSettings(raw({}));
+        assert.equal(s.storage, "redis");
+        assert.equal(s.redis.mode, "ha");
+        assert.equal(s.redis.nodes, 3);
+        assert.equal(s.redis.haproxy.replicas, 3);
+        assert.equal(s.controller.replicas, 3);
+        assert.equal(s.registry.replicas, 3);
     });
 
     it("reads structured values and numbers given as strings", () => {
@@ -64,10 +73,29 @@ describe("stack configuration (pure)", () => {
         assert.equal(s.redis.haproxy.replicas, 3);
     });
 
-    it("ignores other namespaces' keys", () => {
-        const s = parseSettings({ values: { "kubernetes:context": "kind-a8" } });
+    it("leaves the provider's and Pulumi's own keys to them", () => {
+        const s = parseSettings({ values: { "kubernetes:context": "kind-a8", "pulumi:tags": "{}" } });
         assert.equal(s.namespace, DEFAULTS.namespace);
     });
+
+    it("rejects a key of any other namespace instead of deploying the defaults (a mistyped prefix)", () => {
+        const problem = (values: Record<string, string>) => {
+            try {
+                parseSettings({ values });
+            } catch (e) {
+                assert.ok(e instanceof ConfigError);
+                return e.problems;
+            }
+            assert.fail("expected a ConfigError");
+        };
+        assert.deepEqual(problem({ "a8-controlplane:namespace": "amalgam8-dev" }), [
+            "a8-controlplane:namespace: is in namespace a8-controlplane, which nothing here reads; keys are a8-control-plane:<key>, kubernetes:<key>, pulumi:<key> (did you mean a8-control-plane:namespace?)",
+        ]);
+        assert.match(problem({ "aws:region": "eu-west-1" })[0], /^aws:region: is in namespace aws, which nothing here reads; keys are a8-control-plane:<key>, kubernetes:<key>, pulumi:<key>$/);
+    });
+
+    it("hints --path for a nested key set as a top-level one", () =>
+        rejects({ "controller.replicas": "3" }, "controller.replicas", "unknown key", "pulumi config set --path controller.replicas <value>"));
 
     describe("rejects bad input with one message naming the key, the value and what is allowed", () => {
         it("nodePort outside 30000-32767 (the documented example)", () => {
@@ -75,7 +103,7 @@ describe("stack configuration (pure)", () => {
             assert.deepEqual(problems, ["a8-control-plane:controller.nodePort: 29999 is outside 30000-32767"]);
         });
         for (const bad of [0, -1, 1.5, "two"]) {
-            it(`replicas ${JSON.stringify(bad)}`, () => rejects({ registry: { replicas: bad } }, "registry.replicas", JSON.stringify(bad), "positive integer"));
+            it(`replicas ${JSON.stringify(bad)}`, () => rejects({ registry: { replicas: bad } }, "registry.replicas", JSON.stringify(bad), "1-1000"));
         }
         for (const bad of [0, 65536, 100000]) {
             it(`port ${bad}`, () => rejects({ controller: { port: bad } }, "controller.port", String(bad), "1-65535"));
@@ -90,8 +118,14 @@ describe("stack configuration (pure)", () => {
         it("log level", () => rejects({ controller: { logLevel: "verbose" } }, "controller.logLevel", '"verbose"', "debug, info, warn, error, fatal, panic"));
         it("in-memory storage with several controller replicas", () =>
             rejects({ storage: "memory", controller: { replicas: 2 }, registry: { replicas: 1 } }, "controller.replicas", "2", "must be 1 with storage memory"));
-        it("in-memory storage with several registry replicas (the default of 2)", () =>
-            rejects({ storage: "memory", controller: { replicas: 1 } }, "registry.replicas", "2", "storage memory"));
+        it("in-memory storage alone: says what to set, blaming no value the user never wrote", () => {
+            const problems = problemsOf({ storage: "memory" });
+            assert.deepEqual(problems, [
+                'a8-control-plane:storage: "memory" runs one replica of each service (each would keep its own copy of the data): set controller.replicas and registry.replicas to 1 (pulumi config set --path controller.replicas 1; pulumi config set --path registry.replicas 1), or use storage redis',
+            ]);
+        });
+        it("in-memory storage with the registry's replicas left unset", () =>
+            rejects({ storage: "memory", controller: { replicas: 1 } }, "storage", "set registry.replicas to 1", "pulumi config set --path registry.replicas 1"));
         it("in-memory storage with an autoscaler", () =>
             rejects({ storage: "memory", controller: { replicas: 1 }, registry: { replicas: 1, autoscaling: { minReplicas: 2 } } }, "registry.autoscaling", "storage memory"));
         it("an untagged image", () => rejects({ controller: { image: "amalgam8/a8-controller" } }, "controller.image", "no tag"));
@@ -155,5 +189,80 @@ describe("stack configuration (pure)", () => {
         assert.deepEqual(parseHostPort("redis.example.com:6379"), { host: "redis.example.com", port: 6379 });
         assert.equal(parseHostPort("redis.example.com"), undefined);
         assert.equal(parseHostPort("redis.example.com:70000"), undefined);
+    });
+});
+
+describe("library arguments (pure)", () => {
+    function argProblems(input: Parameters<typeof resolveSettings>[0], secrets: Parameters<typeof resolveSettings>[1] = {}): string[] {
+        try {
+            resolveSettings(input, secrets);
+        } catch (e) {
+            assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${e}`);
+            return e.problems;
+        }
+        assert.fail("expected the arguments to be rejected");
+    }
+
+    it("no arguments are the defaults", () => assert.deepEqual(resolveSettings({}), DEFAULTS));
+
+    it("merges partial nested settings onto the defaults", () => {
+        const s = resolveSettings({ controller: { replicas: 5 }, redis: { haproxy: { replicas: 4 }, sentinel: { failoverTimeout: 9000 } } });
+        assert.deepEqual(s.controller, { ...DEFAULTS.controller, replicas: 5 });
+        assert.deepEqual(s.registry, DEFAULTS.registry);
+        assert.deepEqual(s.redis.haproxy, { ...DEFAULTS.redis.haproxy, replicas: 4 });
+        assert.deepEqual(s.redis.sentinel, { ...DEFAULTS.redis.sentinel, failoverTimeout: 9000 });
+        assert.equal(s.redis.mode, "ha");
+    });
+
+    it("applies the stack configuration's rules and messages, naming the argument", () => {
+        assert.deepEqual(argProblems({ controller: { replicas: -3 } }), ["controller.replicas: -3 is outside 1-1000"]);
+        assert.deepEqual(argProblems({ registry: { nodePort: 5 } }), ["registry.nodePort: 5 is outside 30000-32767"]);
+        assert.deepEqual(argProblems({ storage: "memory", controller: { replicas: 1 }, registry: { replicas: 2 } }), [
+            "registry.replicas: 2 must be 1 with storage memory (each replica would keep its own copy of the data; use storage redis for several replicas)",
+        ]);
+        assert.deepEqual(argProblems({ storage: "memory" }), [
+            'storage: "memory" runs one replica of each service (each would keep its own copy of the data): set controller.replicas and registry.replicas to 1 (controller.replicas: 1; registry.replicas: 1), or use storage redis',
+        ]);
+        assert.deepEqual(argProblems({ controller: { replica: 2 } as never }), ["controller.replica: unknown key (allowed in controller: replicas, port, nodePort, image, logLevel, resources, autoscaling)"]);
+        assert.match(argProblems({ replicas: 3 } as never)[0], /^replicas: unknown key \(allowed: namespace, /);
+    });
+
+    it("checks secrets given as plain strings, and requires a password for an external Redis", () => {
+        assert.deepEqual(argProblems({ redis: { mode: "external", address: "redis.example.com:6379" } }), [
+            "redisPassword: required when redis.mode is external (pulumi config set --secret redisPassword <password>)",
+        ]);
+        assert.deepEqual(argProblems({}, { redisPassword: "short" }), [
+            "redisPassword: must be at least 16 letters and digits (it is substituted into Redis, Sentinel and HAProxy configuration)",
+        ]);
+        assert.deepEqual(argProblems({}, { jwtSecret: "s3cret-s3cret-s3cret" }), ["jwtSecret: is set but auth is none (set auth to jwt, or remove it)"]);
+        assert.equal(resolveSettings({ auth: "jwt" }, { jwtSecret: "s3cret-s3cret-s3cret" }).auth, "jwt");
+    });
+});
+
+describe("stack files (pure)", () => {
+    it("accepts the project's, kubernetes: and pulumi: keys under config:, and Pulumi's own top-level keys", () => {
+        const doc = {
+            secretsprovider: "passphrase",
+            encryptionsalt: "v1:abc",
+            config: { "a8-control-plane:namespace": "x", "kubernetes:context": "kind-a8", "pulumi:tags": { team: "mesh" } },
+        };
+        assert.deepEqual(stackFileProblems(doc), []);
+        assert.deepEqual(stackFileProblems(null), [], "an empty file");
+    });
+
+    it("names a key the CLI would ignore because it is not under config:", () => {
+        assert.deepEqual(stackFileProblems({ "a8-control-plane:namespace": "amalgam8-dev", "a8-control-plane:storage": "redis" }), [
+            "a8-control-plane:namespace: is not under config: (the Pulumi CLI would ignore it; indent it under config:)",
+            "a8-control-plane:storage: is not under config: (the Pulumi CLI would ignore it; indent it under config:)",
+        ]);
+        assert.deepEqual(stackFileProblems({ conifg: {} }), ["conifg: unknown top-level key (allowed: config, environment, secretsprovider, encryptedkey, encryptionsalt)"]);
+        assert.deepEqual(stackFileProblems({ config: ["a8-control-plane:namespace=x"] }), ["config: is not a mapping of a8-control-plane:<key> entries"]);
+    });
+
+    it("names a config key of a namespace nothing reads, or of none", () => {
+        assert.deepEqual(stackFileProblems({ config: { "a8-controlplane:namespace": "amalgam8-dev", namespace: "x" } }), [
+            "a8-controlplane:namespace: is in namespace a8-controlplane, which nothing here reads; keys are a8-control-plane:<key>, kubernetes:<key>, pulumi:<key> (did you mean a8-control-plane:namespace?)",
+            "namespace: has no namespace; keys are a8-control-plane:<key>, kubernetes:<key>, pulumi:<key> (did you mean a8-control-plane:namespace?)",
+        ]);
     });
 });

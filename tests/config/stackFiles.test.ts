@@ -3,10 +3,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { DEFAULTS, PROJECT } from "../../components/config";
+import { DEFAULTS, PROJECT, parseSettings } from "../../components/config";
 import { InputError } from "../../tools/errors";
 import { REPO_ROOT } from "../../tools/program/runProgram";
 import { SECRET_PLACEHOLDER, listStacks, loadStackConfig } from "../../tools/program/stackConfig";
+import { runCheck } from "../check/helpers";
 
 describe("stack files", () => {
     it("Pulumi.yaml declares the same defaults as the program", () => {
@@ -19,8 +20,18 @@ describe("stack files", () => {
         }
     });
 
-    it("finds the dev, staging and prod stacks", () => {
-        assert.deepEqual(listStacks(REPO_ROOT), ["dev", "prod", "staging"]);
+    it("finds every Pulumi.<stack>.yaml of the project, the shipped dev, staging and prod among them", () => {
+        const stacks = listStacks(REPO_ROOT);
+        const files = fs.readdirSync(REPO_ROOT).filter((f) => /^Pulumi\.[^.]+\.ya?ml$/.test(f));
+        assert.equal(stacks.length, files.length);
+        for (const s of ["dev", "staging", "prod"]) assert.ok(stacks.includes(s), s);
+    });
+
+    it("every stack file of the repository loads and passes validation", () => {
+        for (const stack of listStacks(REPO_ROOT)) {
+            const c = loadStackConfig(REPO_ROOT, stack);
+            assert.doesNotThrow(() => parseSettings({ values: c.config, secretKeys: c.secretKeys }), stack);
+        }
     });
 
     describe("loading a stack like the CLI", () => {
@@ -55,6 +66,40 @@ describe("stack files", () => {
         it("names the unknown stack and the known ones", () => {
             fs.writeFileSync(path.join(dir, "Pulumi.qa.yaml"), "config: {}\n");
             assert.throws(() => loadStackConfig(dir, "prod"), (e: Error) => e instanceof InputError && /unknown stack "prod".*stacks: qa/.test(e.message));
+        });
+
+        it("names the file and every key the CLI would ignore or nothing reads", () => {
+            fs.writeFileSync(
+                path.join(dir, "Pulumi.qa.yaml"),
+                "demo:namespace: qa\nconfig:\n  dmeo:auth: jwt\n  kubernetes:context: kind-qa\n",
+            );
+            assert.throws(
+                () => loadStackConfig(dir, "qa"),
+                (e: Error) =>
+                    e instanceof InputError &&
+                    e.message ===
+                        "Pulumi.qa.yaml: demo:namespace: is not under config: (the Pulumi CLI would ignore it; indent it under config:)\n" +
+                            "Pulumi.qa.yaml: dmeo:auth: is in namespace dmeo, which nothing here reads; keys are demo:<key>, kubernetes:<key>, pulumi:<key> (did you mean demo:auth?)",
+            );
+        });
+
+        it("npm run check --stack refuses such a stack file: exit 2, one line naming the keys", async function () {
+            this.timeout(120_000);
+            fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+            fs.writeFileSync(path.join(dir, "Pulumi.qa.yaml"), "config:\n  a8-controlplane:namespace: amalgam8-qa\n");
+            const r = await runCheck(["--stack", "qa", "--project-dir", dir]);
+            assert.equal(r.code, 2, r.stderr);
+            assert.equal(r.stdout, "");
+            assert.equal(
+                r.stderr,
+                "check: Pulumi.qa.yaml: a8-controlplane:namespace: is in namespace a8-controlplane, which nothing here reads; keys are a8-control-plane:<key>, kubernetes:<key>, pulumi:<key> (did you mean a8-control-plane:namespace?)\n",
+            );
+        });
+
+        it("names a namespaced key of Pulumi.yaml that nothing reads", () => {
+            fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: demo\nruntime: nodejs\nconfig:\n  aws:region: eu-west-1\n");
+            fs.writeFileSync(path.join(dir, "Pulumi.qa.yaml"), "config: {}\n");
+            assert.throws(() => loadStackConfig(dir, "qa"), (e: Error) => e instanceof InputError && /^Pulumi\.yaml: aws:region: is in namespace aws/.test(e.message));
         });
 
         it("names the file with invalid YAML", () => {

@@ -1,13 +1,18 @@
 import { strict as assert } from "assert";
+import * as fs from "fs";
 import * as jwt from "jsonwebtoken";
+import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { runProgram } from "../../tools/program/runProgram";
+import { REPO_ROOT, runProgram } from "../../tools/program/runProgram";
+import { StackConfig, listStacks, loadStackConfig } from "../../tools/program/stackConfig";
 import { K8sObject } from "../../policy/lib/k8s";
 import { validateSchema } from "../../tools/check/schema";
 import { Rendered, renderStack, rejection, stackConfig } from "../support/program";
 
 /** The containers of a workload's pod template. */
+const registered = () => ((pulumi.runtime as any).getMonitor()?.getRegisteredResources()?.size ?? 0) as number;
+
 function containers(workload: K8sObject): K8sObject[] {
     return workload.spec.template.spec.containers;
 }
@@ -50,13 +55,18 @@ function targetContainerPort(r: Rendered, serviceName: string, workload: K8sObje
 
 describe("the program under mocks, with the real stack files", function () {
     this.timeout(60_000);
+    /** The shipped stacks, whose shapes the tests below describe. */
     const stacks: Record<string, Rendered> = {};
+    /** Every stack file of the repository: a stack added by copying one is covered too. */
+    const all: Record<string, Rendered> = {};
     before(async () => {
-        for (const s of ["dev", "staging", "prod"]) stacks[s] = await renderStack(stackConfig(s));
+        for (const s of listStacks(REPO_ROOT)) all[s] = await renderStack(stackConfig(s));
+        for (const s of ["dev", "staging", "prod"]) stacks[s] = all[s];
     });
 
-    it("every rendered Kubernetes object validates against the Kubernetes OpenAPI schema", () => {
-        for (const [stack, r] of Object.entries(stacks)) {
+    it("every Kubernetes object of every stack of the repository validates against the OpenAPI schema", () => {
+        assert.ok(Object.keys(all).length >= 3);
+        for (const [stack, r] of Object.entries(all)) {
             assert.ok(r.objects.length > 10, `${stack}: too few objects`);
             for (const o of r.objects) {
                 const result = validateSchema(o);
@@ -71,8 +81,8 @@ describe("the program under mocks, with the real stack files", function () {
         assert.equal(validateSchema(deployment).status, "invalid");
     });
 
-    it("names every object explicitly and puts it in the stack's namespace", () => {
-        for (const [stack, r] of Object.entries(stacks)) {
+    it("names every object explicitly and puts it in the stack's namespace, in every stack", () => {
+        for (const [stack, r] of Object.entries(all)) {
             const ns = r.get("Namespace", r.run.outputs.namespace.value as string).metadata.name;
             for (const o of r.objects.filter((x) => x.kind !== "Namespace")) {
                 assert.ok(o.metadata?.name, `${stack}: ${o.kind} without a name`);
@@ -82,15 +92,25 @@ describe("the program under mocks, with the real stack files", function () {
     });
 
     describe("dev: a laptop cluster", () => {
-        it("keeps state in memory and deploys no Redis", () => {
+        it("runs the staging and prod code path on one standalone Redis node with AUTH", () => {
             const r = stacks.dev;
-            assert.deepEqual(env(r.get("Deployment", "controller")).A8_DATABASE_TYPE, { name: "A8_DATABASE_TYPE", value: "memory" });
-            assert.deepEqual(env(r.get("Deployment", "registry")).A8_STORE, { name: "A8_STORE", value: "inmem" });
-            assert.equal(env(r.get("Deployment", "controller")).A8_DATABASE_HOST, undefined);
-            assert.equal(r.ofKind("StatefulSet").length, 0);
-            assert.equal(r.ofKind("Secret").length, 0);
-            assert.equal(r.run.outputs.redisAddress, undefined);
-            assert.equal(r.run.outputs.redisPassword, undefined);
+            const controller = env(r.get("Deployment", "controller"));
+            const registry = env(r.get("Deployment", "registry"));
+            assert.equal(controller.A8_DATABASE_TYPE.value, "redis");
+            assert.equal(controller.A8_DATABASE_HOST.value, "redis://redis.amalgam8-dev.svc.cluster.local:6379");
+            assert.equal(registry.A8_STORE.value, "redis");
+            assert.equal(registry.A8_STORE_ADDRESS.value, "redis.amalgam8-dev.svc.cluster.local:6379");
+            assertServiceServes(r, "redis.amalgam8-dev.svc.cluster.local", 6379);
+            secretValue(r, controller.A8_DATABASE_PASSWORD.valueFrom.secretKeyRef, "amalgam8-dev");
+            assert.deepEqual(registry.A8_STORE_PASSWORD.valueFrom, controller.A8_DATABASE_PASSWORD.valueFrom);
+            const node = r.get("StatefulSet", "redis");
+            assert.equal(node.spec.replicas, 1);
+            assert.equal(node.spec.volumeClaimTemplates[0].spec.resources.requests.storage, "1Gi");
+            assert.match(r.get("ConfigMap", "redis-config").data["redis.conf"], /^requirepass /m);
+            assert.equal(r.find("StatefulSet", "redis-node"), undefined, "no Sentinel set on a laptop");
+            assert.equal(r.find("Deployment", "redis-haproxy"), undefined);
+            assert.equal(r.run.outputs.redisAddress.value, "redis.amalgam8-dev.svc.cluster.local:6379");
+            assert.equal(r.run.outputs.redisPassword.secret, true);
         });
         it("runs one replica each on the upstream NodePorts", () => {
             const r = stacks.dev;
@@ -253,7 +273,7 @@ describe("the program under mocks, with the real stack files", function () {
             for (const [name, o] of Object.entries(outputs)) {
                 assert.ok(!JSON.stringify(o.value).includes("undefined"), `${stack}: ${name} = ${JSON.stringify(o.value)}`);
             }
-            for (const name of expected.filter((n) => stack !== "dev" || !n.startsWith("redis"))) assert.ok(outputs[name], `${stack}: no ${name}`);
+            for (const name of expected) assert.ok(outputs[name], `${stack}: no ${name}`);
             assert.equal(outputs.controllerUrl.value, `http://controller.${outputs.namespace.value}.svc.cluster.local:6080`);
             assert.equal(outputs.registryUrl.value, `http://registry.${outputs.namespace.value}.svc.cluster.local:5080`);
             assert.deepEqual(outputs.sidecarEnv.value, { A8_CONTROLLER_URL: outputs.controllerUrl.value, A8_REGISTRY_URL: outputs.registryUrl.value });
@@ -266,6 +286,18 @@ describe("the program under mocks, with the real stack files", function () {
 
 describe("the program in the other storage modes", function () {
     this.timeout(60_000);
+
+    it("in-memory storage stays an option: no Redis, one replica each", async () => {
+        const r = await renderStack(stackConfig("dev", { storage: "memory", redis: undefined }));
+        assert.deepEqual(env(r.get("Deployment", "controller")).A8_DATABASE_TYPE, { name: "A8_DATABASE_TYPE", value: "memory" });
+        assert.deepEqual(env(r.get("Deployment", "registry")).A8_STORE, { name: "A8_STORE", value: "inmem" });
+        assert.equal(env(r.get("Deployment", "controller")).A8_DATABASE_HOST, undefined);
+        assert.equal(r.ofKind("StatefulSet").length, 0);
+        assert.equal(r.ofKind("Secret").length, 0);
+        assert.equal(r.get("Deployment", "registry").spec.replicas, 1);
+        assert.equal(r.run.outputs.redisAddress, undefined);
+        assert.equal(r.run.outputs.redisPassword, undefined);
+    });
 
     it("standalone Redis: one persistent node with AUTH from the Secret, reachable only by the services", async () => {
         const r = await renderStack(stackConfig("staging", { redis: { mode: "standalone", storageSize: "5Gi" } }));
@@ -303,8 +335,27 @@ describe("the program in the other storage modes", function () {
         assert.equal(run.outputs.redisAddress.value, "redis.mesh.svc.cluster.local:6379");
         assert.equal(run.outputs.adminToken.secret, true);
         const types = run.resources.map((r) => r.type);
-        assert.ok(types.includes("amalgam8:redis:RedisStandalone"), "the default Redis mode is standalone");
-        assert.equal(types.filter((t) => t === "kubernetes:apps/v1:Deployment").length, 2);
+        assert.ok(types.includes("amalgam8:redis:RedisHa"), "the default Redis mode is ha");
+        const deployments = run.resources.filter((r) => r.type === "kubernetes:apps/v1:Deployment");
+        assert.deepEqual(deployments.map((d) => [d.inputs.metadata.name, d.inputs.spec.replicas]).sort(), [
+            ["controller", 5],
+            ["redis-haproxy", 3],
+            ["registry", 3],
+        ]);
+        const controller = deployments.find((d) => d.inputs.metadata.name === "controller")!;
+        assert.equal(controller.inputs.spec.template.spec.containers[0].image, "amalgam8/a8-controller:1.1.0", "controller: {replicas: 5} keeps the other defaults");
+    });
+
+    it("a library user's invalid arguments: the stack configuration's messages, nothing registered", async () => {
+        const text = await rejection(stackConfig("dev"), path.join(__dirname, "..", "fixtures", "programs", "invalidLibrary.ts"));
+        assert.equal(
+            text,
+            'invalid arguments of ControlPlane "mesh":\n' +
+                "  controller.replicas: -3 is outside 1-1000\n" +
+                "  registry.nodePort: 5 is outside 30000-32767\n" +
+                '  storage: "memory" runs one replica of each service (each would keep its own copy of the data): set registry.replicas to 1 (registry.replicas: 1), or use storage redis',
+        );
+        assert.equal(registered(), 0, "no resource may be registered");
     });
 
     it("uses an existing namespace when told to", async () => {
@@ -316,7 +367,6 @@ describe("the program in the other storage modes", function () {
 
 describe("the program stops on bad stack configuration", function () {
     this.timeout(60_000);
-    const registered = () => ((pulumi.runtime as any).getMonitor()?.getRegisteredResources()?.size ?? 0) as number;
 
     const cases: [string, Record<string, unknown>, RegExp][] = [
         ["a nodePort outside the range", { controller: { nodePort: 29999 } }, /a8-control-plane:controller\.nodePort: 29999 is outside 30000-32767/],
@@ -332,4 +382,34 @@ describe("the program stops on bad stack configuration", function () {
             assert.equal(registered(), 0, "no resource may be registered");
         });
     }
+
+    it("a key of a namespace nothing reads (a mistyped prefix) instead of deploying the defaults", async () => {
+        // As the CLI hands it over: every key of the stack file, whatever its namespace.
+        const config: StackConfig = { project: "a8-control-plane", stack: "dev", config: { "a8-controlplane:namespace": "amalgam8-dev" }, secretKeys: [] };
+        const text = await rejection(config);
+        assert.match(text, /^invalid stack configuration:\n  a8-controlplane:namespace: is in namespace a8-controlplane, which nothing here reads; .*\(did you mean a8-control-plane:namespace\?\)$/);
+        assert.equal(registered(), 0);
+    });
+
+    it("a stack file whose keys are not under config:, which the CLI would ignore", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "a8-misplaced-"));
+        try {
+            fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+            fs.writeFileSync(path.join(dir, "Pulumi.qa.yaml"), "a8-control-plane:namespace: amalgam8-qa\na8-control-plane:storage: memory\n");
+            // What the CLI hands the program: the project's defaults only.
+            const config: StackConfig = { project: "a8-control-plane", stack: "qa", projectDir: dir, config: {}, secretKeys: [] };
+            const text = await rejection(config);
+            assert.equal(
+                text,
+                "invalid stack configuration:\n" +
+                    "  Pulumi.qa.yaml: a8-control-plane:namespace: is not under config: (the Pulumi CLI would ignore it; indent it under config:)\n" +
+                    "  Pulumi.qa.yaml: a8-control-plane:storage: is not under config: (the Pulumi CLI would ignore it; indent it under config:)",
+            );
+            assert.equal(registered(), 0);
+            // The same check, naming the same keys, before check --stack runs the program.
+            assert.throws(() => loadStackConfig(dir, "qa"), (e: Error) => e.message.startsWith("Pulumi.qa.yaml: a8-control-plane:namespace: is not under config:"));
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
 });

@@ -55,9 +55,9 @@ export async function renderStack(config: StackConfig): Promise<Rendered> {
 }
 
 /** The message of the InputError the program stops with; fails when it does not stop. */
-export async function rejection(config: StackConfig): Promise<string> {
+export async function rejection(config: StackConfig, programPath?: string): Promise<string> {
     try {
-        await runProgram(config);
+        await runProgram(config, programPath);
     } catch (e) {
         if (e instanceof InputError) return e.message;
         throw e;

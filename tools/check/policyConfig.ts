@@ -4,6 +4,7 @@
  * (`{"all": "mandatory", "<policy>": "advisory" | {"enforcementLevel": ..., ...props}}`).
  */
 import * as fs from "fs";
+import * as path from "path";
 import { InputError } from "../errors";
 import { Level, PolicyInfo, PolicySettings } from "./packRunner";
 
@@ -119,4 +120,40 @@ export function resolvePolicySettings(policies: PolicyInfo[], file: PolicyConfig
         out.set(p.name, { enforcementLevel: level, properties });
     }
     return out;
+}
+
+/**
+ * The policy config of a stack is `policy/config/<stack>.json`. A stack without its own (and plain
+ * manifests) is judged by the strictest, so a new stack is never judged more leniently than prod.
+ */
+export const STRICTEST_POLICY_CONFIG = "prod.json";
+
+export interface PolicyConfigChoice {
+    readonly file: string;
+    /** Set when a stack has no config of its own: the file it could create to relax the rules. */
+    readonly missingOwn?: string;
+}
+
+export function choosePolicyConfig(configDir: string, source: { stack?: string; policyConfig?: string }): PolicyConfigChoice {
+    if (source.policyConfig !== undefined) return { file: source.policyConfig };
+    const strictest = path.join(configDir, STRICTEST_POLICY_CONFIG);
+    if (source.stack === undefined) return { file: strictest };
+    const own = path.join(configDir, `${source.stack}.json`);
+    return fs.existsSync(own) ? { file: own } : { file: strictest, missingOwn: own };
+}
+
+/**
+ * For a stack judged by the strictest config: which policies it breaks, and how to relax them for
+ * that stack alone. Undefined when it breaks none.
+ */
+export function relaxAdvice(stack: string, choice: PolicyConfigChoice, brokenPolicies: readonly string[], show: (p: string) => string = (p) => p): string | undefined {
+    if (!choice.missingOwn || brokenPolicies.length === 0) return undefined;
+    const policies = [...new Set(brokenPolicies)].sort();
+    const example = JSON.stringify(Object.fromEntries(policies.map((p) => [p, "advisory"])));
+    return [
+        `stack ${stack} has no ${show(choice.missingOwn)}, so it was judged by ${show(choice.file)} (the strictest).`,
+        `It breaks: ${policies.join(", ")}.`,
+        `If that is deliberate (a small set-up), create ${show(choice.missingOwn)} to relax them for ${stack} only, e.g. ${example},`,
+        `and deploy with --policy-pack-config ${show(choice.missingOwn)}. See policy/config/dev.json for a laptop cluster's levels.`,
+    ].join("\n");
 }

@@ -97,6 +97,8 @@ export async function runProgram(stack: StackConfig, programPath: string = DEFAU
         false,
     );
     pulumi.runtime.setAllConfig(stack.config, stack.secretKeys);
+    // As the CLI does, tell the program where its project folder is (it checks its stack file there).
+    require("@pulumi/pulumi/runtime/state").getStore().settings.options.rootDirectory = stack.projectDir ?? "";
     const monitor = (pulumi.runtime as any).getMonitor() as { getRegisteredResources(): Map<string, { urn: string }> };
 
     unloadProjectModules();

@@ -2,15 +2,20 @@
  * Reads a stack's configuration the way the Pulumi CLI hands it to the program: project-level
  * defaults from `Pulumi.yaml`, overridden by `Pulumi.<stack>.yaml`. Encrypted (`secure:`) values
  * cannot be decrypted without the CLI; they become a placeholder that is still marked secret.
+ * Every key must be one something reads (the project's, `kubernetes:`, `pulumi:`) and sit under
+ * `config:`; anything else is bad input naming the file and the key.
  */
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
+import { foreignKeyProblem, stackFileProblems } from "../../components/config";
 import { InputError } from "../errors";
 
 export interface StackConfig {
     readonly project: string;
     readonly stack: string;
+    /** The folder of Pulumi.yaml, as the CLI tells the program; absent when built by hand. */
+    readonly projectDir?: string;
     /** Full keys (`project:key`) to string values, JSON for structured ones. */
     readonly config: Record<string, string>;
     readonly secretKeys: string[];
@@ -68,15 +73,20 @@ export function loadStackConfig(projectDir: string, stack: string): StackConfig 
 
     // Project-level declarations: `key: {type, default, description}` or a bare default value.
     const declared = isObject(project.config) ? project.config : {};
+    const projectProblems = Object.keys(declared)
+        .map((key) => foreignKeyProblem(fullKey(key), name))
+        .filter((p): p is string => p !== undefined);
+    if (projectProblems.length > 0) throw new InputError(projectProblems.map((p) => `Pulumi.yaml: ${p}`).join("\n"));
     for (const [key, decl] of Object.entries(declared)) {
         const value = isObject(decl) && ("default" in decl || "type" in decl || "value" in decl) ? (decl.value ?? decl.default) : decl;
         if (value !== undefined && value !== null) config[fullKey(key)] = asString(value);
     }
 
     const stackDoc = readYaml(stackFile);
+    const problems = stackFileProblems(stackDoc, name);
+    if (problems.length > 0) throw new InputError(problems.map((p) => `${path.basename(stackFile)}: ${p}`).join("\n"));
     const stackConfig = isObject(stackDoc) && isObject(stackDoc.config) ? stackDoc.config : {};
-    for (const [key, value] of Object.entries(stackConfig)) {
-        const k = fullKey(key);
+    for (const [k, value] of Object.entries(stackConfig)) {
         if (isObject(value) && typeof value.secure === "string") {
             config[k] = SECRET_PLACEHOLDER;
             secretKeys.push(k);
@@ -84,5 +94,5 @@ export function loadStackConfig(projectDir: string, stack: string): StackConfig 
             config[k] = asString(value);
         }
     }
-    return { project: name, stack, config, secretKeys };
+    return { project: name, stack, projectDir, config, secretKeys };
 }

@@ -76,10 +76,29 @@ function decodeBase64(v: unknown): string {
     }
 }
 
+/** Lists by key, for lookups that would otherwise scan every object of a large input. */
+function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
+    const m = new Map<string, T[]>();
+    for (const t of items) {
+        const k = key(t);
+        const list = m.get(k);
+        if (list) list.push(t);
+        else m.set(k, [t]);
+    }
+    return m;
+}
+
 export class StackModel {
     readonly entries: Entry[] = [];
     readonly workloads: Workload[] = [];
     readonly byUrn = new Map<string, Entry>();
+    private readonly byKind: Map<string, Entry[]>;
+    /** `kind/namespace` -> entries. */
+    private readonly byKindNs: Map<string, Entry[]>;
+    /** `kind/namespace/name` -> entry (the first, as `find` always returned). */
+    private readonly byId = new Map<string, Entry>();
+    private readonly workloadsByNs: Map<string, Workload[]>;
+    private readonly memo = new Map<string, unknown>();
 
     constructor(resources: ResourceLike[]) {
         for (const r of resources) {
@@ -91,18 +110,19 @@ export class StackModel {
             this.entries.push(e);
             this.byUrn.set(r.urn, e);
         }
-        const hpas = this.ofKind("HorizontalPodAutoscaler");
+        this.byKind = groupBy(this.entries, (e) => e.kind);
+        this.byKindNs = groupBy(this.entries, (e) => `${e.kind}/${e.namespace}`);
+        for (const e of this.entries) {
+            const id = `${e.kind}/${e.namespace}/${e.name}`;
+            if (!this.byId.has(id)) this.byId.set(id, e);
+        }
+        const hpas = groupBy(this.ofKind("HorizontalPodAutoscaler"), (h) => `${h.namespace}/${h.obj.spec?.scaleTargetRef?.kind}/${h.obj.spec?.scaleTargetRef?.name}`);
         for (const e of this.entries) {
             const pod = podTemplateOf(e.obj);
             if (!pod) {
                 continue;
             }
-            const hpa = hpas.find(
-                (h) =>
-                    h.namespace === e.namespace &&
-                    h.obj.spec?.scaleTargetRef?.kind === e.kind &&
-                    h.obj.spec?.scaleTargetRef?.name === e.name,
-            );
+            const hpa = hpas.get(`${e.namespace}/${e.kind}/${e.name}`)?.[0];
             const declared = declaredReplicas(e.obj);
             const hpaMin = hpa ? (typeof hpa.obj.spec?.minReplicas === "number" ? hpa.obj.spec.minReplicas : 1) : undefined;
             this.workloads.push({
@@ -115,10 +135,22 @@ export class StackModel {
                 redisRole: podRedisRole(pod),
             });
         }
+        this.workloadsByNs = groupBy(this.workloads, (w) => w.namespace);
+    }
+
+    /** Computes a whole-stack view once per model: several rules ask for the same one. */
+    cached<T>(key: string, compute: () => T): T {
+        if (!this.memo.has(key)) this.memo.set(key, compute());
+        return this.memo.get(key) as T;
     }
 
     ofKind(...kinds: string[]): Entry[] {
+        if (kinds.length === 1) return this.byKind.get(kinds[0]) ?? [];
         return this.entries.filter((e) => kinds.includes(e.kind));
+    }
+
+    private ofKindIn(kind: string, namespace: string): Entry[] {
+        return this.byKindNs.get(`${kind}/${namespace}`) ?? [];
     }
 
     /** Workloads that keep replicas running (not Jobs, not bare Pods, not DaemonSets). */
@@ -127,35 +159,34 @@ export class StackModel {
     }
 
     find(kind: string, namespace: string, name: string): Entry | undefined {
-        return this.entries.find((e) => e.kind === kind && e.namespace === namespace && e.name === name);
+        return this.byId.get(`${kind}/${namespace}/${name}`);
+    }
+
+    /** Workloads of one namespace. */
+    workloadsIn(namespace: string): Workload[] {
+        return this.workloadsByNs.get(namespace) ?? [];
     }
 
     /** Workloads whose pods a Service's selector picks, in its namespace. */
     serviceTargets(svc: Entry): Workload[] {
         const sel = svc.obj.spec?.selector as Record<string, string> | undefined;
-        return this.workloads.filter((w) => w.namespace === svc.namespace && matchesMapSelector(sel, w.pod.labels));
+        return this.workloadsIn(svc.namespace).filter((w) => matchesMapSelector(sel, w.pod.labels));
     }
 
     servicesFor(w: Workload): Entry[] {
-        return this.ofKind("Service").filter((s) => s.namespace === w.namespace && matchesMapSelector(s.obj.spec?.selector, w.pod.labels));
+        return this.ofKindIn("Service", w.namespace).filter((s) => matchesMapSelector(s.obj.spec?.selector, w.pod.labels));
     }
 
     pdbsFor(w: Workload): Entry[] {
-        return this.ofKind("PodDisruptionBudget").filter(
-            (p) => p.namespace === w.namespace && matchesLabelSelector(p.obj.spec?.selector as LabelSelector, w.pod.labels),
-        );
+        return this.ofKindIn("PodDisruptionBudget", w.namespace).filter((p) => matchesLabelSelector(p.obj.spec?.selector as LabelSelector, w.pod.labels));
     }
 
     pdbTargets(pdb: Entry): Workload[] {
-        return this.workloads.filter(
-            (w) => w.namespace === pdb.namespace && matchesLabelSelector(pdb.obj.spec?.selector as LabelSelector, w.pod.labels),
-        );
+        return this.workloadsIn(pdb.namespace).filter((w) => matchesLabelSelector(pdb.obj.spec?.selector as LabelSelector, w.pod.labels));
     }
 
     networkPoliciesFor(w: Workload): Entry[] {
-        return this.ofKind("NetworkPolicy").filter(
-            (n) => n.namespace === w.namespace && matchesLabelSelector(n.obj.spec?.podSelector as LabelSelector, w.pod.labels),
-        );
+        return this.ofKindIn("NetworkPolicy", w.namespace).filter((n) => matchesLabelSelector(n.obj.spec?.podSelector as LabelSelector, w.pod.labels));
     }
 
     /**

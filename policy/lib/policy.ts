@@ -11,8 +11,9 @@ import {
     StackValidationPolicy,
 } from "@pulumi/policy";
 import { PolicyConfigJSONSchema } from "@pulumi/policy/schema";
-import { K8sObject, asK8sObject, kindOf, nameOf, namespaceOf } from "./k8s";
-import { Entry, StackModel } from "./model";
+import { createHash } from "crypto";
+import { GroupVersionKind, K8sObject, asK8sObject, kindOf, nameOf, namespaceOf, parseTypeToken } from "./k8s";
+import { Entry, ResourceLike, StackModel } from "./model";
 
 export interface CommonConfig {
     /** Objects the policy skips: `Kind/name`, `name` or `namespace/Kind/name`. */
@@ -55,7 +56,17 @@ function effectiveConfig<C>(properties: Properties, sent: object | undefined): C
     return out as C & CommonConfig;
 }
 
-interface RuleBase {
+/** What the catalogue (docs/policies.md) says about a rule beyond its description. */
+export interface RuleAbout {
+    /** The failure or attack the rule prevents. */
+    protectsAgainst: string;
+    /** What to change when it fires. */
+    fix: string;
+    /** True when the rule knows Amalgam8 itself (its env contract, images, endpoints), false for any workload. */
+    amalgam8Specific: boolean;
+}
+
+interface RuleBase extends RuleAbout {
     name: string;
     description: string;
     enforcementLevel: EnforcementLevel;
@@ -63,10 +74,23 @@ interface RuleBase {
     properties?: Properties;
 }
 
+/** A policy together with what the catalogue says about it. */
+export type Rule = (ResourceValidationPolicy | StackValidationPolicy) & { readonly about: RuleAbout };
+
+function aboutOf(rule: RuleAbout): RuleAbout {
+    return { protectsAgainst: rule.protectsAgainst, fix: rule.fix, amalgam8Specific: rule.amalgam8Specific };
+}
+
+/** Where a resource finding is: the URN lets messages name the stack key behind the object. */
+export interface ResourceContext {
+    urn: string;
+}
+
 export interface ResourceRule<C> extends RuleBase {
     /** Kinds the rule looks at (others are reported as not applicable); unset = every kind. */
     kinds?: string[];
-    check(obj: K8sObject, config: C & CommonConfig, report: (message: string) => void): void;
+    /** Reports every problem of the object, not only the first. */
+    check(obj: K8sObject, config: C & CommonConfig, report: (message: string) => void, context: ResourceContext): void;
 }
 
 export interface StackRule<C> extends RuleBase {
@@ -74,44 +98,89 @@ export interface StackRule<C> extends RuleBase {
     check(model: StackModel, config: C & CommonConfig, report: (message: string, entry?: Entry) => void): void;
 }
 
+/**
+ * The engine hands every stack policy its own copy of the same resources; building the model (and
+ * what rules derive from it) once per AnalyzeStack instead of once per policy is most of the work
+ * saved on large inputs. The copies are recognised by content: URN, type and the values under the
+ * pack's unknown-checking proxy, read without unwrapping them (so a value unknown during a preview
+ * is still only reported by a rule that actually reads it).
+ */
+let lastModel: { key: string; model: StackModel } | undefined;
+
+const PROXY_TARGET = "__getSpecialProxyTarget";
+
+function contentKey(resources: readonly ResourceLike[]): string {
+    const h = createHash("sha256");
+    for (const r of resources) {
+        const props = r.props as Record<string, unknown> | undefined;
+        const raw = props && typeof props === "object" ? ((props as any)[PROXY_TARGET] ?? props) : props;
+        h.update(r.urn).update("\0").update(r.type).update("\0").update(JSON.stringify(raw) ?? "").update("\0");
+    }
+    return h.digest("hex");
+}
+
+function stackModelOf(resources: ResourceLike[]): StackModel {
+    const key = contentKey(resources);
+    if (lastModel?.key !== key) {
+        lastModel = undefined; // a model that fails to build (an unknown value) is not kept
+        lastModel = { key, model: new StackModel(resources) };
+    }
+    return lastModel.model;
+}
+
+const gvks = new Map<string, GroupVersionKind | undefined>();
+
+function gvkOf(type: string): GroupVersionKind | undefined {
+    if (!gvks.has(type)) gvks.set(type, parseTypeToken(type));
+    return gvks.get(type);
+}
+
 function schemaOf(properties: Properties | undefined): { properties: Properties } {
     return { properties: { ...(properties ?? {}), exemptions: EXEMPTIONS } };
 }
 
-export function resourceRule<C = {}>(rule: ResourceRule<C>): ResourceValidationPolicy {
+export function resourceRule<C = {}>(rule: ResourceRule<C>): ResourceValidationPolicy & Rule {
     const schema = schemaOf(rule.properties);
+    const kinds = rule.kinds ? new Set(rule.kinds) : undefined;
     return {
+        about: aboutOf(rule),
         name: rule.name,
         description: rule.description,
         enforcementLevel: rule.enforcementLevel,
         configSchema: schema,
         validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+            // Decided from the type token first: most rules skip most kinds without reading the object.
+            const gvk = gvkOf(args.type);
+            if (!gvk) {
+                args.notApplicable("not a Kubernetes object");
+            }
+            if (kinds && !kinds.has(args.props?.kind ?? gvk.kind)) {
+                args.notApplicable(`applies to ${rule.kinds!.join(", ")}`);
+            }
             const obj = asK8sObject(args.type, args.props);
             if (!obj) {
                 args.notApplicable("not a Kubernetes object");
-            }
-            if (rule.kinds && !rule.kinds.includes(kindOf(obj))) {
-                args.notApplicable(`applies to ${rule.kinds.join(", ")}`);
             }
             const config = effectiveConfig<C>(schema.properties, args.getConfig<object>());
             if (isExempt(config.exemptions, obj)) {
                 return;
             }
-            rule.check(obj, config, (m) => reportViolation(m));
+            rule.check(obj, config, (m) => reportViolation(m), { urn: args.urn });
         },
     };
 }
 
-export function stackRule<C = {}>(rule: StackRule<C>): StackValidationPolicy {
+export function stackRule<C = {}>(rule: StackRule<C>): StackValidationPolicy & Rule {
     const schema = schemaOf(rule.properties);
     return {
+        about: aboutOf(rule),
         name: rule.name,
         description: rule.description,
         enforcementLevel: rule.enforcementLevel,
         configSchema: schema,
         validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
             const config = effectiveConfig<C>(schema.properties, args.getConfig<object>());
-            const model = new StackModel(args.resources);
+            const model = stackModelOf(args.resources);
             rule.check(model, config, (message, entry) => {
                 if (entry && isExempt(config.exemptions, entry.obj)) {
                     return;

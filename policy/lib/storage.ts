@@ -74,6 +74,10 @@ export function a8Storage(model: StackModel, w: Workload): A8StorageView | undef
 }
 
 export function a8Storages(model: StackModel): A8StorageView[] {
+    return model.cached("a8Storages", () => computeA8Storages(model));
+}
+
+function computeA8Storages(model: StackModel): A8StorageView[] {
     return model.workloads.map((w) => a8Storage(model, w)).filter((v): v is A8StorageView => v !== undefined);
 }
 
@@ -133,10 +137,25 @@ export interface RedisTopology {
     sentinelCount: number;
 }
 
+/** Every Redis workload of the input, whatever its namespace. */
 export function redisTopology(model: StackModel): RedisTopology {
-    const servers = model.workloads.filter((w) => w.redisRole === "server");
-    const sentinels = model.workloads.filter((w) => sentinelContainers(w.pod).length > 0);
-    const proxies = model.workloads.filter((w) => w.redisRole === "proxy");
+    return model.cached("redisTopology", () => computeRedisTopology(model.workloads));
+}
+
+/** The Redis of one namespace: an input with several releases in several namespaces has several. */
+export function redisTopologyIn(model: StackModel, namespace: string): RedisTopology {
+    return model.cached(`redisTopology/${namespace}`, () => computeRedisTopology(model.workloadsIn(namespace)));
+}
+
+/** One topology per namespace that runs Redis data nodes. */
+export function redisTopologies(model: StackModel): RedisTopology[] {
+    return [...new Set(redisTopology(model).servers.map((w) => w.namespace))].map((ns) => redisTopologyIn(model, ns));
+}
+
+function computeRedisTopology(workloads: Workload[]): RedisTopology {
+    const servers = workloads.filter((w) => w.redisRole === "server");
+    const sentinels = workloads.filter((w) => sentinelContainers(w.pod).length > 0);
+    const proxies = workloads.filter((w) => w.redisRole === "proxy");
     return {
         servers,
         sentinels,

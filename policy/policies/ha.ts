@@ -2,19 +2,26 @@
  * High availability: enough replicas, shared state, disruption budgets, spreading and rollouts
  * that keep capacity.
  */
-import { Policies } from "@pulumi/policy";
 import { intOrPercent } from "../lib/k8s";
 import { Entry, StackModel, Workload } from "../lib/model";
-import { stackRule } from "../lib/policy";
+import { Rule, stackRule } from "../lib/policy";
 import { LabelSelector, matchesLabelSelector, selectorProblems } from "../lib/selector";
 import { A8_STORAGE } from "../lib/amalgam8";
 import { a8Storage, showLabels } from "../lib/storage";
+import { stackKeyHint } from "../lib/stackKeys";
+import { plural } from "../lib/text";
 
 function replicasText(w: Workload): string {
     if (w.hpa) {
-        return `${w.replicas} replica(s) (minReplicas of ${w.hpa.ref})`;
+        return `${plural(w.replicas, "replica")} (minReplicas of ${w.hpa.ref})`;
     }
-    return `${w.replicas} replica(s)`;
+    return plural(w.replicas, "replica");
+}
+
+/** What the replica count survives, said as it is: n pods survive n - 1 node losses at once. */
+function survivalText(n: number): string {
+    if (n <= 1) return "one node drain or crash takes it down";
+    return `it survives ${plural(n - 1, "node failure")} at once, and ${n} at once (a drain during a crash) take it down`;
 }
 
 /** Stateless serving workloads the min-replicas rule counts: Amalgam8 services and Redis proxies. */
@@ -29,6 +36,9 @@ export const minReplicas = stackRule<{ minReplicas: number }>({
     description:
         "The controller, the registry and every other Service-backed stateless workload (the Redis proxy included) run at least `minReplicas` pods (an HPA's minReplicas counts).",
     enforcementLevel: "mandatory",
+    protectsAgainst: "One pod means every drain, crash or rollout is an outage.",
+    fix: "Raise `spec.replicas` (or the HPA's `minReplicas`) to at least `minReplicas`; for the stack, `controller.replicas`, `registry.replicas` or `redis.haproxy.replicas`.",
+    amalgam8Specific: false,
     properties: { minReplicas: { type: "integer", minimum: 1, default: 2, description: "Least replicas per workload." } },
     check(model, cfg, report) {
         for (const w of servingStateless(model)) {
@@ -36,12 +46,17 @@ export const minReplicas = stackRule<{ minReplicas: number }>({
                 continue;
             }
             const storage = a8Storage(model, w);
-            const fix = w.hpa ? `set minReplicas of ${w.hpa.ref} to at least ${cfg.minReplicas}` : `set spec.replicas to at least ${cfg.minReplicas}`;
+            const fix =
+                (w.hpa ? `set minReplicas of ${w.hpa.ref} to at least ${cfg.minReplicas}` : `set spec.replicas to at least ${cfg.minReplicas}`) +
+                stackKeyHint((w.hpa ?? w).urn, (w.hpa ?? w).obj, "replicas");
             const memoryNote =
                 storage && storage.memory
                     ? `; it uses in-memory storage (${storage.typeText}), so first move it to Redis (${A8_STORAGE[storage.role].typeVar}=redis) or its replicas would not share state`
                     : "";
-            report(`${w.ref} runs ${replicasText(w)}: one node drain or crash takes it down. ${fix[0].toUpperCase()}${fix.slice(1)}${memoryNote}.`, w);
+            report(
+                `${w.ref} runs ${replicasText(w)}, fewer than the ${cfg.minReplicas} required: ${survivalText(w.replicas)}. ${fix[0].toUpperCase()}${fix.slice(1)}${memoryNote}.`,
+                w,
+            );
         }
     },
 });
@@ -51,6 +66,9 @@ export const noReplicatedMemoryStore = stackRule({
     description:
         "An Amalgam8 service with in-memory storage (`A8_DATABASE_TYPE=memory`, `A8_STORE=inmem`, or unset) never runs more than one replica: each replica would hold its own rules or catalogue.",
     enforcementLevel: "mandatory",
+    protectsAgainst: "In-memory replicas each hold their own rules or catalogue; clients get different answers.",
+    fix: "Set `storage: redis` (`A8_DATABASE_TYPE=redis` / `A8_STORE=redis` with an address), or run one replica.",
+    amalgam8Specific: true,
     check(model, _cfg, report) {
         for (const w of model.replicated()) {
             const s = a8Storage(model, w);
@@ -76,6 +94,9 @@ export const pdbRequired = stackRule({
     description:
         "Every workload with 2 or more replicas is matched by exactly one PodDisruptionBudget in its namespace (full label-selector match on the pod labels).",
     enforcementLevel: "mandatory",
+    protectsAgainst: "Without a PodDisruptionBudget a drain can evict all pods; with two the eviction API refuses and drains hang.",
+    fix: "Add exactly one policy/v1 PodDisruptionBudget selecting the pods, with `maxUnavailable: 1`.",
+    amalgam8Specific: false,
     check(model, _cfg, report) {
         for (const w of model.replicated()) {
             if (w.replicas < 2) {
@@ -116,6 +137,9 @@ export const pdbAllowsDisruption = stackRule({
     description:
         "Each PodDisruptionBudget sets exactly one of minAvailable/maxUnavailable, has a valid selector, and lets at least one pod of every workload it matches be evicted (else node drains never finish).",
     enforcementLevel: "mandatory",
+    protectsAgainst: "A PDB that allows zero disruptions blocks node drains forever.",
+    fix: "Set exactly one of `minAvailable`/`maxUnavailable`, preferably `maxUnavailable: 1`, with a selector matching the pods.",
+    amalgam8Specific: false,
     check(model, _cfg, report) {
         for (const pdb of model.ofKind("PodDisruptionBudget")) {
             const spec = pdb.obj.spec ?? {};
@@ -217,6 +241,9 @@ export const spreadReplicas = stackRule<SpreadConfig>({
     description:
         "Pods of a multi-replica workload are spread across nodes: podAntiAffinity or a topologySpreadConstraint on kubernetes.io/hostname whose selector matches the pods' own labels. Redis (data nodes and Sentinels) needs the hard form.",
     enforcementLevel: "mandatory",
+    protectsAgainst: "Replicas on one node fail together.",
+    fix: "Add podAntiAffinity or a topologySpreadConstraint on `kubernetes.io/hostname` selecting the pods' own labels (required / DoNotSchedule for Redis).",
+    amalgam8Specific: false,
     properties: {
         topologyKeys: {
             type: "array",
@@ -266,6 +293,9 @@ export const rollingUpdate = stackRule({
     description:
         "Deployments roll out with RollingUpdate (not Recreate) and keep capacity: maxUnavailable below the replica count; StatefulSet rolling updates likewise.",
     enforcementLevel: "mandatory",
+    protectsAgainst: "Recreate or an unbounded maxUnavailable takes the service down on every rollout.",
+    fix: "Use `strategy.type: RollingUpdate` with `maxUnavailable` below the replica count (0 with `maxSurge: 1`).",
+    amalgam8Specific: false,
     check(model, _cfg, report) {
         for (const w of model.workloads) {
             if (w.kind === "Deployment") {
@@ -277,7 +307,7 @@ export const rollingUpdate = stackRule({
                 const mu = effectiveMaxUnavailable(w);
                 if (mu >= w.replicas) {
                     report(
-                        `${w.ref} allows ${mu} unavailable pod(s) during a rollout out of ${w.replicas}: set spec.strategy.rollingUpdate.maxUnavailable below ${w.replicas} (0 with maxSurge: 1 keeps full capacity).`,
+                        `${w.ref} allows ${plural(mu, "unavailable pod")} during a rollout out of ${w.replicas}: set spec.strategy.rollingUpdate.maxUnavailable below ${w.replicas} (0 with maxSurge: 1 keeps full capacity).`,
                         w,
                     );
                 }
@@ -296,6 +326,9 @@ export const rollingUpdateSurge = stackRule({
     name: "ha-rolling-update-surge",
     description: "Advisory: multi-replica Deployments roll out with maxUnavailable 0 (and maxSurge >= 1) so a rollout never lowers capacity.",
     enforcementLevel: "advisory",
+    protectsAgainst: "A rollout that removes pods before adding new ones runs below capacity.",
+    fix: "Set `strategy.rollingUpdate.maxUnavailable: 0` and `maxSurge: 1`.",
+    amalgam8Specific: false,
     check(model, _cfg, report) {
         for (const w of model.workloads) {
             if (w.kind !== "Deployment" || w.replicas < 2 || w.obj.spec?.strategy?.type === "Recreate") {
@@ -303,7 +336,7 @@ export const rollingUpdateSurge = stackRule({
             }
             const mu = effectiveMaxUnavailable(w);
             if (mu > 0) {
-                report(`${w.ref} may drop ${mu} pod(s) during a rollout: set spec.strategy.rollingUpdate.maxUnavailable: 0 and maxSurge: 1.`, w);
+                report(`${w.ref} may drop ${plural(mu, "pod")} during a rollout: set spec.strategy.rollingUpdate.maxUnavailable: 0 and maxSurge: 1.`, w);
             }
         }
     },
@@ -312,33 +345,39 @@ export const rollingUpdateSurge = stackRule({
 export const hpaConsistency = stackRule<{ minReplicas: number }>({
     name: "ha-hpa-consistency",
     description:
-        "A HorizontalPodAutoscaler targets a workload of the stack, keeps minReplicas >= `minReplicas` and maxReplicas above it, and its target leaves spec.replicas unset (else every update resets the scale).",
+        "A HorizontalPodAutoscaler keeps minReplicas >= `minReplicas` and maxReplicas above it (judged on its own when its target is not in the input), and a target in the input leaves spec.replicas unset (else every update resets the scale).",
     enforcementLevel: "mandatory",
+    protectsAgainst: "A dangling or pinned HPA does not scale; a set `spec.replicas` resets the scale on every update.",
+    fix: "Keep `minReplicas` >= 2 and `maxReplicas` above it, and leave the target's `spec.replicas` unset.",
+    amalgam8Specific: false,
     properties: { minReplicas: { type: "integer", minimum: 1, default: 2, description: "Least minReplicas of an HPA." } },
     check(model, cfg, report) {
         for (const h of model.ofKind("HorizontalPodAutoscaler")) {
             const ref = h.obj.spec?.scaleTargetRef ?? {};
             const target = model.workloads.find((w) => w.namespace === h.namespace && w.kind === ref.kind && w.name === ref.name);
-            if (!target) {
-                report(`${h.ref} targets ${ref.kind}/${ref.name}, which is not in this stack${h.namespace ? ` (namespace ${h.namespace})` : ""}: point scaleTargetRef at the Deployment it should scale.`, h);
-                continue;
-            }
+            const targetText = target ? target.ref : `${ref.kind}/${ref.name}`;
             const min = typeof h.obj.spec?.minReplicas === "number" ? h.obj.spec.minReplicas : 1;
             const max = Number(h.obj.spec?.maxReplicas);
             if (min < cfg.minReplicas) {
-                report(`${h.ref} lets ${target.ref} scale down to ${min} pod(s): set minReplicas to at least ${cfg.minReplicas}.`, h);
+                report(
+                    `${h.ref} lets ${targetText} scale down to ${plural(min, "pod")}: set minReplicas to at least ${cfg.minReplicas}${stackKeyHint(h.urn, h.obj, "minReplicas")}.`,
+                    h,
+                );
             }
             if (!(max > min)) {
-                report(`${h.ref} has maxReplicas ${h.obj.spec?.maxReplicas} not above minReplicas ${min}: it can never scale; raise maxReplicas or drop the HPA.`, h);
+                report(
+                    `${h.ref} has maxReplicas ${h.obj.spec?.maxReplicas} not above minReplicas ${min}: it can never scale; raise maxReplicas${stackKeyHint(h.urn, h.obj, "maxReplicas")} or drop the HPA.`,
+                    h,
+                );
             }
-            if (target.obj.spec?.replicas !== undefined) {
+            if (target && target.obj.spec?.replicas !== undefined) {
                 report(`${target.ref} sets spec.replicas while ${h.ref} scales it: every update resets the replica count. Leave spec.replicas unset when autoscaling.`, target);
             }
         }
     },
 });
 
-export const haPolicies: Policies = [
+export const haPolicies: Rule[] = [
     minReplicas,
     noReplicatedMemoryStore,
     pdbRequired,

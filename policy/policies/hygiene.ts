@@ -1,9 +1,8 @@
 /**
  * Hygiene (advisory): labels tools and people can select on, stable APIs, a dedicated namespace.
  */
-import { Policies } from "@pulumi/policy";
 import { CLUSTER_SCOPED_KINDS, labelsOf, podTemplateOf, refOf } from "../lib/k8s";
-import { resourceRule } from "../lib/policy";
+import { Rule, resourceRule } from "../lib/policy";
 
 const LABELLED_KINDS = [
     "Deployment",
@@ -28,6 +27,9 @@ export const recommendedLabels = resourceRule<{ required: string[] }>({
     name: "hyg-recommended-labels",
     description: "Objects and pod templates carry the recommended app.kubernetes.io labels (name, instance, component, part-of, managed-by).",
     enforcementLevel: "advisory",
+    protectsAgainst: "Selection, dashboards and the policies' own messages rely on the labels.",
+    fix: "Add the `app.kubernetes.io/*` labels to the object and its pod template.",
+    amalgam8Specific: false,
     kinds: LABELLED_KINDS,
     properties: {
         required: {
@@ -62,6 +64,9 @@ export const stableApi = resourceRule({
     name: "hyg-stable-api",
     description: "No alpha or beta API versions (they change or disappear between Kubernetes releases).",
     enforcementLevel: "advisory",
+    protectsAgainst: "Alpha and beta APIs change or disappear between Kubernetes releases.",
+    fix: "Move to the stable apiVersion (apps/v1, policy/v1, autoscaling/v2, networking.k8s.io/v1).",
+    amalgam8Specific: false,
     check(obj, _cfg, report) {
         const v = String(obj.apiVersion ?? "");
         if (/\/v\d+(alpha|beta)\d*$|^v\d+(alpha|beta)\d*$/.test(v)) {
@@ -74,6 +79,9 @@ export const namespaced = resourceRule({
     name: "hyg-namespace",
     description: "Namespaced objects set metadata.namespace explicitly and not to `default`.",
     enforcementLevel: "advisory",
+    protectsAgainst: "Objects in the default (or an implicit) namespace escape the control plane's isolation and NetworkPolicies.",
+    fix: "Set `metadata.namespace` to the control plane's namespace.",
+    amalgam8Specific: false,
     check(obj, _cfg, report) {
         if (CLUSTER_SCOPED_KINDS.has(String(obj.kind))) {
             return;
@@ -87,4 +95,4 @@ export const namespaced = resourceRule({
     },
 });
 
-export const hygienePolicies: Policies = [recommendedLabels, stableApi, namespaced];
+export const hygienePolicies: Rule[] = [recommendedLabels, stableApi, namespaced];

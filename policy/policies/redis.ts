@@ -2,10 +2,11 @@
  * Redis, the control plane's state: highly available (or external), durable, authenticated,
  * private, and actually reachable by the controller and the registry.
  */
-import { Policies } from "@pulumi/policy";
 import { A8_STORAGE } from "../lib/amalgam8";
+import { stackKeyHint } from "../lib/stackKeys";
+import { plural } from "../lib/text";
 import { Entry, StackModel, Workload } from "../lib/model";
-import { stackRule } from "../lib/policy";
+import { Rule, stackRule } from "../lib/policy";
 import { isEmptySelector, matchesLabelSelector } from "../lib/selector";
 import {
     REDIS_PORT,
@@ -17,7 +18,17 @@ import {
     serverContainers,
 } from "../lib/redis";
 import { containerPorts, containersOf } from "../lib/k8s";
-import { A8StorageView, a8Storages, redisServerConfig, redisTopology, sentinelConfig, showLabels } from "../lib/storage";
+import {
+    A8StorageView,
+    RedisTopology,
+    a8Storages,
+    redisServerConfig,
+    redisTopologies,
+    redisTopology,
+    redisTopologyIn,
+    sentinelConfig,
+    showLabels,
+} from "../lib/storage";
 
 interface RedisHaConfig {
     minNodes: number;
@@ -30,66 +41,73 @@ export const redisHaTopology = stackRule<RedisHaConfig>({
     description:
         "Redis survives a node loss: at least 3 Redis nodes, an odd number (>= 3) of Sentinels whose quorum is a majority, and min-replicas-to-write >= 1; or no in-cluster Redis and the services pointed at an external Redis address. In-memory storage needs no Redis.",
     enforcementLevel: "mandatory",
+    protectsAgainst: "One Redis is a single point of failure; a minority quorum or no min-replicas-to-write loses writes on failover.",
+    fix: "Run 3 (odd) Redis nodes with a Sentinel each, quorum a majority, `min-replicas-to-write 1` (`redis.mode: ha`), or use an external Redis.",
+    amalgam8Specific: true,
     properties: {
         minNodes: { type: "integer", minimum: 1, default: 3, description: "Least Redis data nodes (primary + replicas)." },
         minSentinels: { type: "integer", minimum: 1, default: 3, description: "Least Sentinel processes." },
         minReplicasToWrite: { type: "integer", minimum: 0, default: 1, description: "Least min-replicas-to-write on the data nodes." },
     },
     check(model, cfg, report) {
-        const topo = redisTopology(model);
-        if (topo.servers.length === 0) {
-            // External Redis (or none): the wiring rule checks the services name an address.
-            return;
+        // External Redis (or none) has no topology here: the wiring rule checks the services name an address.
+        for (const topo of redisTopologies(model)) {
+            checkTopology(model, topo, cfg, report);
         }
-        const first = topo.servers[0];
-        if (topo.nodes < cfg.minNodes) {
-            report(
-                `Redis runs ${topo.nodes} data node(s) (${topo.servers.map((w) => w.ref).join(", ")}): losing that node loses the control plane's state. ` +
-                    `Run at least ${cfg.minNodes} nodes (1 primary + ${cfg.minNodes - 1} replicas) with Sentinel and a proxy that follows the primary, or use an external HA Redis.`,
-                first,
-            );
-        }
-        if (topo.sentinelCount < cfg.minSentinels || topo.sentinelCount % 2 === 0) {
-            const why = topo.sentinelCount === 0 ? "no Sentinel: nothing promotes a replica when the primary fails" : `${topo.sentinelCount} Sentinel(s)`;
-            report(
-                `Redis has ${why}. Run an odd number of Sentinels, at least ${cfg.minSentinels} (e.g. a Sentinel sidecar in each of ${Math.max(cfg.minSentinels, 3)} Redis pods), so a majority can elect a failover.`,
-                topo.sentinels[0] ?? first,
-            );
-        }
-        if (topo.sentinelCount > 0) {
-            const n = topo.sentinelCount;
-            const majority = Math.floor(n / 2) + 1;
-            for (const w of topo.sentinels) {
-                const monitors = sentinelMonitors(sentinelConfig(model, w));
-                if (monitors.length === 0) {
-                    report(`${w.ref} runs Sentinel without a readable "sentinel monitor <name> <host> <port> <quorum>" line: add it to sentinel.conf with quorum ${majority}.`, w);
-                    continue;
-                }
-                for (const m of monitors) {
-                    if (!(m.quorum >= majority && m.quorum <= n)) {
-                        report(
-                            `${w.ref}: sentinel monitor ${m.master} has quorum ${Number.isNaN(m.quorum) ? "?" : m.quorum} with ${n} Sentinels: set it to ${majority} (a majority), so a minority cannot declare the primary down and a failover stays possible.`,
-                            w,
-                        );
-                    }
-                }
+    },
+});
+
+function checkTopology(model: StackModel, topo: RedisTopology, cfg: RedisHaConfig, report: (message: string, entry?: Entry) => void): void {
+    const first = topo.servers[0];
+    if (topo.nodes < cfg.minNodes) {
+        report(
+            `Redis runs ${plural(topo.nodes, "data node")} (${topo.servers.map((w) => w.ref).join(", ")}): ${
+                topo.nodes <= 1 ? "losing that node loses the control plane's state" : "after one is lost the survivor has no replica, so the next loss loses the state"
+            }. ` +
+                `Run at least ${cfg.minNodes} nodes (1 primary + ${cfg.minNodes - 1} replicas) with Sentinel and a proxy that follows the primary, or use an external HA Redis${stackKeyHint(first.urn, first.obj, "replicas")}.`,
+            first,
+        );
+    }
+    if (topo.sentinelCount < cfg.minSentinels || topo.sentinelCount % 2 === 0) {
+        const why = topo.sentinelCount === 0 ? "no Sentinel: nothing promotes a replica when the primary fails" : plural(topo.sentinelCount, "Sentinel");
+        report(
+            `Redis has ${why}. Run an odd number of Sentinels, at least ${cfg.minSentinels} (e.g. a Sentinel sidecar in each of ${Math.max(cfg.minSentinels, 3)} Redis pods), so a majority can elect a failover.`,
+            topo.sentinels[0] ?? first,
+        );
+    }
+    if (topo.sentinelCount > 0) {
+        const n = topo.sentinelCount;
+        const majority = Math.floor(n / 2) + 1;
+        for (const w of topo.sentinels) {
+            const monitors = sentinelMonitors(sentinelConfig(model, w));
+            if (monitors.length === 0) {
+                report(`${w.ref} runs Sentinel without a readable "sentinel monitor <name> <host> <port> <quorum>" line: add it to sentinel.conf with quorum ${majority}.`, w);
+                continue;
             }
-        }
-        if (topo.nodes > 1) {
-            for (const w of topo.servers) {
-                const d = lastDirective(redisServerConfig(model, w).directives, "min-replicas-to-write");
-                const v = d ? Number(d.args[0]) : 0;
-                if (!(v >= cfg.minReplicasToWrite)) {
+            for (const m of monitors) {
+                if (!(m.quorum >= majority && m.quorum <= n)) {
                     report(
-                        `${w.ref}: min-replicas-to-write is ${d ? d.args[0] : "unset (0)"}: a primary cut off from its replicas keeps accepting writes that a failover then discards. ` +
-                            `Add "min-replicas-to-write ${cfg.minReplicasToWrite}" and "min-replicas-max-lag 10" to redis.conf.`,
+                        `${w.ref}: sentinel monitor ${m.master} has quorum ${Number.isNaN(m.quorum) ? "?" : m.quorum} with ${n} Sentinels: set it to ${majority} (a majority), so a minority cannot declare the primary down and a failover stays possible.`,
                         w,
                     );
                 }
             }
         }
-    },
-});
+    }
+    if (topo.nodes > 1) {
+        for (const w of topo.servers) {
+            const d = lastDirective(redisServerConfig(model, w).directives, "min-replicas-to-write");
+            const v = d ? Number(d.args[0]) : 0;
+            if (!(v >= cfg.minReplicasToWrite)) {
+                report(
+                    `${w.ref}: min-replicas-to-write is ${d ? d.args[0] : "unset (0)"}: a primary cut off from its replicas keeps accepting writes that a failover then discards. ` +
+                        `Add "min-replicas-to-write ${cfg.minReplicasToWrite}" and "min-replicas-max-lag 10" to redis.conf.`,
+                    w,
+                );
+            }
+        }
+    }
+}
 
 function persistentDataMount(w: Workload): boolean {
     const claimNames = new Set<string>();
@@ -108,6 +126,9 @@ export const redisPersistence = stackRule<{ requireAppendOnly: boolean }>({
     description:
         "Redis data nodes keep their data on a PersistentVolumeClaim (StatefulSet volumeClaimTemplates mounted by the redis container) and use the append-only file (`appendonly yes`). Losing the data resets the controller's rule revision and sidecars ignore new rules.",
     enforcementLevel: "mandatory",
+    protectsAgainst: "Losing Redis data resets the controller's rule revision: sidecars then ignore new rules.",
+    fix: "Mount a volumeClaimTemplate at the data directory and set `appendonly yes`.",
+    amalgam8Specific: true,
     properties: { requireAppendOnly: { type: "boolean", default: true, description: "Require appendonly yes." } },
     check(model, cfg, report) {
         for (const w of redisTopology(model).servers) {
@@ -138,6 +159,9 @@ export const redisNotExposed = stackRule({
     name: "sec-redis-not-exposed",
     description: "No Service that selects Redis pods (data nodes, Sentinels or the proxy) is a NodePort or LoadBalancer or has externalIPs.",
     enforcementLevel: "mandatory",
+    protectsAgainst: "Redis must never be reachable from outside the cluster.",
+    fix: "Make every Service selecting Redis pods a ClusterIP (or headless) Service without externalIPs.",
+    amalgam8Specific: false,
     check(model, _cfg, report) {
         const redis = new Set(redisWorkloads(model));
         for (const svc of model.ofKind("Service")) {
@@ -207,11 +231,14 @@ export const redisAuth = stackRule({
     description:
         "Redis requires a password (requirepass, plus masterauth when replicated) that comes from a Secret (mounted Secret file or secretKeyRef, never a literal); Sentinels authenticate to Redis (sentinel auth-pass) and require a password themselves.",
     enforcementLevel: "mandatory",
+    protectsAgainst: "Anyone reaching 6379 could read or wipe the state; an open Sentinel accepts `SENTINEL FAILOVER`.",
+    fix: "Set `requirepass`/`masterauth` and Sentinel `auth-pass`/`requirepass` from a mounted Secret or a secretKeyRef, never a literal.",
+    amalgam8Specific: false,
     check(model, _cfg, report) {
         const topo = redisTopology(model);
         let serverAuth = false;
         for (const w of topo.servers) {
-            serverAuth = checkRedisServerAuth(model, w, topo.nodes, report) || serverAuth;
+            serverAuth = checkRedisServerAuth(model, w, redisTopologyIn(model, w.namespace).nodes, report) || serverAuth;
         }
         for (const w of topo.sentinels) {
             const ds = sentinelConfig(model, w);
@@ -293,6 +320,9 @@ export const redisNetworkPolicy = stackRule({
     description:
         "Every Redis pod (data node, Sentinel, proxy) is selected by a NetworkPolicy with the Ingress policy type, and every ingress rule of those policies that reaches a Redis/Sentinel port admits only selected pods (podSelector), never everything, IP blocks or whole namespaces.",
     enforcementLevel: "mandatory",
+    protectsAgainst: "Only the controller, the registry, the proxy and Redis peers should reach Redis.",
+    fix: "Select every Redis pod with a NetworkPolicy whose ingress rules to Redis ports list client pods by `podSelector` only.",
+    amalgam8Specific: true,
     check(model, _cfg, report) {
         const reported = new Set<string>();
         for (const w of redisWorkloads(model)) {
@@ -459,6 +489,9 @@ export const a8StorageWiring = stackRule({
     description:
         "The controller and registry that use Redis name a valid endpoint (controller `redis://host:port`, registry `host:port`) that resolves to a Redis or proxy Service of the stack (or an external name), send the password from a Secret when Redis requires AUTH, and are admitted by Redis's NetworkPolicy.",
     enforcementLevel: "mandatory",
+    protectsAgainst: "A wrong scheme, a replica endpoint, a missing password or a blocking policy is an outage at start.",
+    fix: "Point `A8_DATABASE_HOST` at `redis://<redis service>:<port>` and `A8_STORE_ADDRESS` at `<redis service>:<port>`, passwords from the Redis Secret.",
+    amalgam8Specific: true,
     check(model, _cfg, report) {
         for (const s of a8Storages(model)) {
             checkWiring(model, s, report);
@@ -466,7 +499,7 @@ export const a8StorageWiring = stackRule({
     },
 });
 
-export const redisPolicies: Policies = [
+export const redisPolicies: Rule[] = [
     redisHaTopology,
     redisPersistence,
     redisAuth,

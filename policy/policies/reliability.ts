@@ -1,7 +1,6 @@
 /**
  * Reliability: probes, resources, pinned images, managed workloads, selectors and Service wiring.
  */
-import { Policies } from "@pulumi/policy";
 import { containerA8Role } from "../lib/amalgam8";
 import {
     Container,
@@ -14,9 +13,10 @@ import {
     refOf,
     workloadContainers,
 } from "../lib/k8s";
-import { resourceRule, stackRule } from "../lib/policy";
+import { Rule, resourceRule, stackRule } from "../lib/policy";
 import { LabelSelector, matchesLabelSelector, matchesMapSelector, selectorProblems } from "../lib/selector";
 import { showLabels } from "../lib/storage";
+import { stackKeyHint } from "../lib/stackKeys";
 
 /** Long-running pod owners: probes, resources and security apply to them. */
 export const POD_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Pod", "Job", "CronJob"];
@@ -54,6 +54,9 @@ export const readinessProbe = resourceRule({
     description:
         "Every serving container (one that declares a port) has a readinessProbe with a handler; a named probe port exists on the container; images without a shell (Amalgam8) use httpGet/tcpSocket, not exec.",
     enforcementLevel: "mandatory",
+    protectsAgainst: "Without readiness, starting or broken pods receive traffic.",
+    fix: "Add a readinessProbe with an httpGet or tcpSocket handler on a declared port (controller `GET /health`, registry `GET /uptime`).",
+    amalgam8Specific: true,
     kinds: SERVING_KINDS,
     check(obj, _cfg, report) {
         for (const c of servingContainers(obj)) {
@@ -87,6 +90,9 @@ export const livenessProbe = resourceRule({
     name: "rel-liveness-probe",
     description: "Advisory: serving containers have a livenessProbe, and it is not identical to the readinessProbe (a shared check restarts pods that are only busy).",
     enforcementLevel: "advisory",
+    protectsAgainst: "A hung process should restart; a check shared with readiness restarts pods that are merely busy.",
+    fix: "Add a livenessProbe that differs from the readinessProbe (e.g. tcpSocket).",
+    amalgam8Specific: false,
     kinds: SERVING_KINDS,
     check(obj, _cfg, report) {
         for (const c of servingContainers(obj)) {
@@ -104,9 +110,12 @@ export const resources = resourceRule<{ requireCpuLimit: boolean }>({
     name: "rel-resources",
     description: "Every container (init containers too) sets requests.cpu, requests.memory and limits.memory (limits.cpu optional).",
     enforcementLevel: "mandatory",
+    protectsAgainst: "Pods without requests land on full nodes; without a memory limit a leak starves neighbours.",
+    fix: "Set `requests.cpu`, `requests.memory` and `limits.memory` on every container.",
+    amalgam8Specific: false,
     kinds: POD_KINDS,
     properties: { requireCpuLimit: { type: "boolean", default: false, description: "Also require limits.cpu." } },
-    check(obj, cfg, report) {
+    check(obj, cfg, report, { urn }) {
         for (const c of workloadContainers(obj)) {
             const missing: string[] = [];
             const r = c.resources ?? {};
@@ -115,7 +124,7 @@ export const resources = resourceRule<{ requireCpuLimit: boolean }>({
             if (r.limits?.memory === undefined) missing.push("limits.memory");
             if (cfg.requireCpuLimit && r.limits?.cpu === undefined) missing.push("limits.cpu");
             if (missing.length > 0) {
-                report(`${refOf(obj)} container ${cname(c)} lacks resources.${missing.join(", resources.")}: set them so the scheduler places it on a node with room and a leak cannot starve its neighbours.`);
+                report(`${refOf(obj)} container ${cname(c)} lacks resources.${missing.join(", resources.")}: set them${stackKeyHint(urn, obj, "resources")} so the scheduler places it on a node with room and a leak cannot starve its neighbours.`);
             }
         }
     },
@@ -145,13 +154,16 @@ export const imagePinned = resourceRule<{ requireDigest: boolean }>({
     name: "rel-image-pinned",
     description: "Every image has an explicit tag other than `latest`, or a sha256 digest.",
     enforcementLevel: "mandatory",
+    protectsAgainst: "Untagged or `latest` images change under you; rollbacks become impossible.",
+    fix: "Use an explicit tag other than `latest`, or a `@sha256:` digest.",
+    amalgam8Specific: false,
     kinds: POD_KINDS,
     properties: { requireDigest: { type: "boolean", default: false, description: "Require a @sha256 digest on every image." } },
-    check(obj, cfg, report) {
+    check(obj, cfg, report, { urn }) {
         for (const c of workloadContainers(obj)) {
             const p = imageProblem(c.image, cfg.requireDigest);
             if (p) {
-                report(`${refOf(obj)} container ${cname(c)} ${p}.`);
+                report(`${refOf(obj)} container ${cname(c)} ${p}${stackKeyHint(urn, obj, "image")}.`);
             }
         }
     },
@@ -161,6 +173,9 @@ export const noReplicationController = resourceRule({
     name: "rel-no-replication-controller",
     description: "No ReplicationController: use an apps/v1 Deployment (declarative rolling updates, revision history, rollbacks).",
     enforcementLevel: "mandatory",
+    protectsAgainst: "ReplicationControllers have no server-side rolling update or rollback.",
+    fix: "Replace it with an apps/v1 Deployment (a StatefulSet for Redis).",
+    amalgam8Specific: false,
     kinds: ["ReplicationController"],
     check(obj, _cfg, report) {
         report(`${refOf(obj)} is a ReplicationController, which has no server-side rolling update or rollback: replace it with an apps/v1 Deployment (or a StatefulSet for Redis).`);
@@ -171,6 +186,9 @@ export const noBarePods = resourceRule({
     name: "rel-no-bare-pods",
     description: "No bare Pods: nothing recreates them after a node failure; run them under a Deployment or StatefulSet.",
     enforcementLevel: "mandatory",
+    protectsAgainst: "Nothing reschedules a bare Pod when its node fails.",
+    fix: "Run the pod under a Deployment or StatefulSet.",
+    amalgam8Specific: false,
     kinds: ["Pod"],
     check(obj, _cfg, report) {
         report(`${refOf(obj)} is a bare Pod: nothing reschedules it when its node fails. Run it under a Deployment (or a StatefulSet).`);
@@ -181,6 +199,9 @@ export const selectorMatchesTemplate = resourceRule({
     name: "rel-selector-matches-template",
     description: "A workload's spec.selector is valid and matches its own pod-template labels.",
     enforcementLevel: "mandatory",
+    protectsAgainst: "A mismatch is rejected by the API server or orphans pods.",
+    fix: "Make `spec.selector` a subset of the template labels.",
+    amalgam8Specific: false,
     kinds: ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController"],
     check(obj, _cfg, report) {
         const pod = podTemplateOf(obj);
@@ -210,6 +231,9 @@ export const serviceSelectsOneWorkload = stackRule({
     name: "svc-selects-one-workload",
     description: "Every Service (except ExternalName) has a selector that matches the pods of exactly one workload in its namespace.",
     enforcementLevel: "mandatory",
+    protectsAgainst: "A Service with no endpoints, or one mixing workloads, misroutes traffic.",
+    fix: "Set the Service selector to the pod labels of exactly one workload.",
+    amalgam8Specific: false,
     check(model, _cfg, report) {
         for (const svc of model.ofKind("Service")) {
             if (svc.obj.spec?.type === "ExternalName") {
@@ -244,6 +268,9 @@ export const serviceTargetPort = stackRule({
     name: "svc-target-port",
     description: "Every Service port's targetPort (or port, when unset) is a container port of the selected pods, by number or by name, with the same protocol.",
     enforcementLevel: "mandatory",
+    protectsAgainst: "A wrong target port is a Service that never answers.",
+    fix: "Set `targetPort` to a declared container port (number or name) with the same protocol.",
+    amalgam8Specific: false,
     check(model, _cfg, report) {
         for (const svc of model.ofKind("Service")) {
             if (svc.obj.spec?.type === "ExternalName") {
@@ -271,7 +298,7 @@ export const serviceTargetPort = stackRule({
     },
 });
 
-export const reliabilityPolicies: Policies = [
+export const reliabilityPolicies: Rule[] = [
     readinessProbe,
     livenessProbe,
     resources,

@@ -3,6 +3,7 @@
  * fixture, --out stability, and the project's stacks under their own policy configs.
  */
 import * as assert from "assert";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -28,6 +29,14 @@ describe("check: bad input exits 2 with one line on stderr", () => {
         fs.writeFileSync(path.join(tmp, "scalar.yaml"), "hello\n");
         fs.writeFileSync(path.join(tmp, "bad.json"), "{ not json");
         fs.mkdirSync(path.join(tmp, "empty"));
+        fs.writeFileSync(path.join(tmp, "nothing.yaml"), "# only a comment\n---\n---\n");
+        // A gzip header and random bytes, as a .yaml, and a UTF-16 text file.
+        fs.writeFileSync(path.join(tmp, "archive.yaml"), Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0x00]), crypto.randomBytes(4096)]));
+        fs.writeFileSync(path.join(tmp, "utf16.yaml"), Buffer.from("\ufeffapiVersion: v1\nkind: ConfigMap\n", "utf16le"));
+        fs.mkdirSync(path.join(tmp, "dupes"));
+        const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: amalgam8\n`;
+        fs.writeFileSync(path.join(tmp, "dupes", "a.yaml"), `${cm("one")}---\n${cm("settings")}`);
+        fs.writeFileSync(path.join(tmp, "dupes", "b.yaml"), `${cm("two")}---\n${cm("three")}---\n${cm("settings")}`);
         // A project whose prod stack config the program rejects.
         fs.mkdirSync(path.join(tmp, "project"));
         fs.copyFileSync(path.join(REPO, "Pulumi.yaml"), path.join(tmp, "project", "Pulumi.yaml"));
@@ -43,12 +52,20 @@ describe("check: bad input exits 2 with one line on stderr", () => {
         ["an object without metadata.name", () => ["--manifests", path.join(tmp, "no-name.yml")], /no-name\.yml document 1 is not a Kubernetes object/],
         ["a scalar document", () => ["--manifests", path.join(tmp, "scalar.yaml")], /scalar\.yaml document 1 is not a Kubernetes object/],
         ["a folder without YAML", () => ["--manifests", path.join(tmp, "empty")], /no \.yaml or \.yml files under/],
+        ["a file with no objects (never a green PASS)", () => ["--manifests", path.join(tmp, "nothing.yaml")], /^check: no Kubernetes objects in .*nothing\.yaml$/],
+        ["a binary file", () => ["--manifests", path.join(tmp, "archive.yaml")], /^check: .*archive\.yaml is not UTF-8 text \(a binary file or another encoding\): give YAML manifests$/],
+        ["a UTF-16 file", () => ["--manifests", path.join(tmp, "utf16.yaml")], /^check: .*utf16\.yaml is (not UTF-8 text|a binary file)/],
+        [
+            "two objects with the same kind, namespace and name, naming both documents",
+            () => ["--manifests", path.join(tmp, "dupes")],
+            /^check: ConfigMap amalgam8\/settings is defined twice: .*dupes\/a\.yaml document 2 and .*dupes\/b\.yaml document 3$/,
+        ],
         ["an unknown flag", () => ["--manifests", SEED, "--colour"], /unknown flag --colour/],
         ["a flag without its value", () => ["--manifests"], /--manifests needs a value/],
         ["a flag followed by another flag", () => ["--stack", "--json"], /--stack needs a value/],
         ["no source", () => ["--json"], /give exactly one of --stack <name> or --manifests/],
         ["two sources", () => ["--stack", "dev", "--manifests", SEED], /give exactly one of/],
-        ["an unknown stack", () => ["--stack", "qa"], /unknown stack "qa" \(no Pulumi\.qa\.yaml; stacks: dev, prod, staging\)/],
+        ["an unknown stack", () => ["--stack", "qa"], /unknown stack "qa" \(no Pulumi\.qa\.yaml; stacks: dev, e2e, prod, staging\)/],
         ["an invalid stack config", () => ["--stack", "prod", "--project-dir", path.join(tmp, "project")], /a8-control-plane:storage.*floppy/],
         ["a missing policy config", () => ["--manifests", SEED, "--policy-config", path.join(tmp, "none.json")], /cannot read policy config .*none\.json: no such file/],
         ["a policy config that is not JSON", () => ["--manifests", SEED, "--policy-config", path.join(tmp, "bad.json")], /policy config .*bad\.json is not valid JSON/],
@@ -62,7 +79,10 @@ describe("check: bad input exits 2 with one line on stderr", () => {
         );
     });
     cases.forEach(([what, , re], i) => {
-        it(what, () => assertBadInput(results[i], re));
+        it(what, () => {
+            assertBadInput(results[i], re);
+            assert.ok(results[i].stderr.trimEnd().length < 200 + tmp.length, `short: ${results[i].stderr}`);
+        });
     });
 
     it("a policy config naming an unknown policy (after the pack answered, which is then stopped)", async () => {
@@ -74,7 +94,7 @@ describe("check: bad input exits 2 with one line on stderr", () => {
     it("prints usage for --help and exits 0", async () => {
         const r = await runCheck(["--help"]);
         assert.strictEqual(r.code, 0);
-        assert.match(r.stdout, /^Usage: npm run check -- \(--stack <name> \| --manifests <file\|dir>\)/);
+        assert.match(r.stdout, /^Usage: npm run check -- \(--stack <name> \| --manifests <file\|dir\|->\)/);
         assert.match(r.stdout, /Exit codes: 0/);
     });
 });
@@ -103,9 +123,6 @@ describe("check: manifests", () => {
         this.timeout(240_000);
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "check-out-"));
         out = path.join(tmp, "rendered");
-        fs.mkdirSync(path.join(out, "old"), { recursive: true });
-        fs.writeFileSync(path.join(out, "old", "stale.yaml"), "stale: true\n");
-        fs.writeFileSync(path.join(out, "NOTES.txt"), "not written by check\n");
         [seed, seedDev, invalid] = await runAll([
             ["--manifests", SEED, "--json"],
             ["--manifests", SEED, "--json", "--policy-config", path.join(REPO, "policy", "config", "dev.json")],
@@ -113,7 +130,7 @@ describe("check: manifests", () => {
         ]);
         good1 = await runCheck(["--manifests", GOOD, "--out", out]);
         firstRun = snapshot(out);
-        fs.writeFileSync(path.join(out, "amalgam8", "deployment-gone.yaml"), "stale: true\n");
+        fs.writeFileSync(path.join(out, "NOTES.txt"), "not written by check\n");
         good2 = await runCheck(["--manifests", GOOD, "--json", "--out", out]);
     });
     after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -162,22 +179,36 @@ describe("check: manifests", () => {
         assert.strictEqual(good1.code, 0, good1.stdout + good1.stderr);
         assert.match(good1.stdout, /^\s+Type\s+Name\s+Object$/m);
         assert.match(good1.stdout, /kubernetes:apps\/v1:StatefulSet\s+amalgam8\/redis\s+StatefulSet\/redis/);
-        assert.match(good1.stdout, /Summary: 18 resources, 0 mandatory violation\(s\).*PASS/);
+        assert.match(good1.stdout, /^Summary: 18 resources, 0 mandatory violations, 0 advisory findings, 0 schema errors: PASS$/m);
         const rep = parseReport(good2);
         assert.deepStrictEqual(mandatory(rep), []);
         assert.strictEqual(good2.code, 0);
     });
 
-    it("writes byte-identical files on two runs, removing only stale *.yaml", () => {
+    it("reads --manifests - from standard input, as from a pipe (helm template ... | npm run check -- --manifests -)", async () => {
+        const text = fs
+            .readdirSync(GOOD)
+            .sort()
+            .map((f) => fs.readFileSync(path.join(GOOD, f), "utf8"))
+            .join("\n---\n");
+        const [piped, empty] = await Promise.all([runCheck(["--manifests", "-", "--json"], 120_000, text), runCheck(["--manifests", "-"], 120_000, "")]);
+        assert.strictEqual(piped.code, 0, piped.stderr);
+        assert.deepStrictEqual(
+            parseReport(piped).resources.map((r) => r.object),
+            parseReport(good2).resources.map((r) => r.object),
+        );
+        assertBadInput(empty, /^check: no Kubernetes objects in standard input$/);
+    });
+
+    it("writes byte-identical files on two runs, keeping a file it did not write (more in out.test.ts)", () => {
         const second = snapshot(out);
         const files = [...second.keys()].sort();
         assert.ok(files.includes("amalgam8/statefulset-redis.yaml"));
         assert.ok(files.includes("_cluster/namespace-amalgam8.yaml"));
         assert.ok(files.includes("NOTES.txt"), "a file check did not write is kept");
-        assert.ok(!files.includes("old/stale.yaml") && !files.includes("amalgam8/deployment-gone.yaml"), "stale YAML removed");
         assert.strictEqual(files.filter((f) => f.endsWith(".yaml")).length, 18);
         assert.deepStrictEqual([...firstRun.keys()].filter((f) => f.endsWith(".yaml")).sort(), files.filter((f) => f.endsWith(".yaml")));
-        for (const f of files) {
+        for (const f of firstRun.keys()) {
             assert.ok(second.get(f)!.equals(firstRun.get(f)!), `${f} differs between runs`);
         }
     });
@@ -213,12 +244,33 @@ describe("check: the project's stacks", () => {
         prod.setIn(["config", "a8-control-plane:controller", "replicas"], 1);
         fs.writeFileSync(path.join(tmp, "Pulumi.prod.yaml"), prod.toString());
         out = path.join(tmp, "prod-rendered");
-        runs = await runAll([
-            ["--stack", "dev", "--json"],
-            ["--stack", "staging", "--json"],
-            ["--stack", "prod", "--json", "--out", out],
-            ["--stack", "prod", "--project-dir", tmp, "--json"],
-        ]);
+        // Four checks at once, each with its own policy pack: all must finish.
+        runs = await runAll(
+            [
+                ["--stack", "dev", "--json"],
+                ["--stack", "staging", "--json"],
+                ["--stack", "prod", "--json", "--out", out],
+                ["--stack", "prod", "--project-dir", tmp, "--json"],
+            ],
+            4,
+        );
+    });
+
+    it("runs four checks at once without a pack failing to start", () => {
+        for (const r of runs) assert.notStrictEqual(r.code, 3, r.stderr);
+    });
+
+    it("shows the URNs the Pulumi CLI shows: the full chain of parent types", () => {
+        const urns = parseReport(runs[2]).resources.map((r) => r.urn);
+        const p = "urn:pulumi:prod::a8-control-plane::";
+        for (const urn of [
+            `${p}amalgam8:index:ControlPlane::a8`,
+            `${p}amalgam8:index:ControlPlane$amalgam8:index:Redis$random:index/randomPassword:RandomPassword::a8-redis-password`,
+            `${p}amalgam8:index:ControlPlane$amalgam8:index:Redis$amalgam8:redis:RedisHa$kubernetes:apps/v1:StatefulSet::a8-redis-ha-statefulset`,
+            `${p}amalgam8:index:ControlPlane$amalgam8:index:ApiService$kubernetes:apps/v1:Deployment::a8-controller-deployment`,
+        ]) {
+            assert.ok(urns.includes(urn), `${urn} not among\n${urns.join("\n")}`);
+        }
     });
     after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -250,6 +302,9 @@ describe("check: the project's stacks", () => {
         const r = runs[3];
         assert.strictEqual(r.code, 1, r.stderr);
         const hit = mandatory(parseReport(r)).filter((v) => v.resource === "Deployment/controller");
-        assert.ok(hit.some((v) => v.policy === "ha-min-replicas"), JSON.stringify(hit));
+        const min = hit.find((v) => v.policy === "ha-min-replicas");
+        assert.ok(min, JSON.stringify(hit));
+        assert.match(min!.message, /runs 1 replica, fewer than the 3 required: .*\(stack key a8-control-plane:controller\.replicas\)/);
+        assert.strictEqual(min!.urn, "urn:pulumi:prod::a8-control-plane::amalgam8:index:ControlPlane$amalgam8:index:ApiService$kubernetes:apps/v1:Deployment::a8-controller-deployment");
     });
 });

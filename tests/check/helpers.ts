@@ -14,17 +14,21 @@ export interface Run {
     stderr: string;
 }
 
-export function runCheck(args: string[], timeoutMs = 120_000): Promise<Run> {
+/** The loader `npm run check` uses (see package.json). */
+export const TRANSPILE_CACHE = path.join(REPO, "tools", "check", "transpileCache.js");
+
+/** `input`, when given, is written to the check's standard input (for `--manifests -`). */
+export function runCheck(args: string[], timeoutMs = 120_000, input?: string | Buffer): Promise<Run> {
     return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", MAIN, ...args], {
+        const child = spawn(process.execPath, ["-r", TRANSPILE_CACHE, MAIN, ...args], {
             cwd: REPO,
-            stdio: ["ignore", "pipe", "pipe"],
-            env: { ...process.env, TS_NODE_PROJECT: path.join(REPO, "tsconfig.json") },
+            stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
         });
+        if (input !== undefined) child.stdin!.end(input);
         let stdout = "";
         let stderr = "";
-        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+        child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
         const timer = setTimeout(() => {
             if (child.pid !== undefined) process.kill(child.pid, "SIGKILL");
             reject(new Error(`check ${args.join(" ")} did not finish in ${timeoutMs} ms\n${stderr}`));
@@ -56,7 +60,7 @@ export async function runAll(list: string[][], limit = 2): Promise<Run[]> {
 
 export interface JsonReport {
     resources: { urn: string; type: string; name: string; object?: string; schema?: string }[];
-    violations: { policy: string; enforcementLevel: string; resource?: string; message: string }[];
+    violations: { policy: string; enforcementLevel: string; resource?: string; urn?: string; message: string }[];
     errors: { resource: string; message: string }[];
 }
 

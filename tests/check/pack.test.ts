@@ -1,5 +1,5 @@
 /**
- * The pack loads under `run-policy-pack` (ts-node with type checking, as the CLI runs it) and
+ * The pack loads under `run-policy-pack` from its compiled output (as the CLI runs it) and
  * answers the Analyzer gRPC protocol. One pack process serves the whole file.
  */
 import * as assert from "assert";
@@ -8,18 +8,16 @@ import * as grpc from "@grpc/grpc-js";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import * as analyzerpb from "@pulumi/pulumi/proto/analyzer_pb";
 import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
-import { Policies } from "@pulumi/policy";
-import { haPolicies } from "../../policy/policies/ha";
-import { hygienePolicies } from "../../policy/policies/hygiene";
-import { redisPolicies } from "../../policy/policies/redis";
-import { reliabilityPolicies } from "../../policy/policies/reliability";
-import { securityPolicies } from "../../policy/policies/security";
+import * as fs from "fs";
+import * as os from "os";
+import { CATALOGUE } from "../../policy/catalogue";
+import { isPackBuildCurrent, sourceHash } from "../../tools/check/packBuild";
 import { PackInfo, PolicyPackProcess } from "../../tools/check/packRunner";
 import { loadPolicyConfigFile, resolvePolicySettings } from "../../tools/check/policyConfig";
 import { CheckResource, loadManifests } from "../../tools/check/resources";
 import { GOOD, REPO, SEED } from "./helpers";
 
-const ALL: Policies = [...haPolicies, ...redisPolicies, ...reliabilityPolicies, ...securityPolicies, ...hygienePolicies];
+const ALL = CATALOGUE.map((e) => e.policy);
 
 describe("policy pack over the Analyzer protocol", function () {
     this.timeout(120_000);
@@ -49,6 +47,23 @@ describe("policy pack over the Analyzer protocol", function () {
         );
         const min = info.policies.find((p) => p.name === "ha-min-replicas")!;
         assert.deepStrictEqual(min.properties.minReplicas, { type: "integer", minimum: 1, default: 2, description: "Least replicas per workload." });
+    });
+
+    it("starts from the compiled pack that policy/package.json points at, built from the current sources", () => {
+        assert.ok(isPackBuildCurrent(), "policy/bin is older than the sources after a start");
+        assert.strictEqual(require.resolve(path.join(REPO, "policy")), path.join(REPO, "policy", "bin", "index.js"));
+    });
+
+    it("pipelines Analyze: every resource's diagnostics, in input order, as one call at a time gives them", async () => {
+        await pack.configure(resolvePolicySettings(info.policies, undefined));
+        const inputs = [...seed, ...loadManifests(GOOD)];
+        const all = await pack.analyzeAll(inputs);
+        assert.strictEqual(all.length, inputs.length);
+        for (const [i, r] of inputs.entries()) {
+            assert.deepStrictEqual(all[i], await pack.analyze(r), r.ref);
+            for (const d of all[i]) assert.strictEqual(d.urn, r.urn);
+        }
+        assert.ok(all.flat().length > 10);
     });
 
     it("analyzes one resource and the stack with the engine's defaults", async () => {
@@ -101,6 +116,20 @@ describe("policy pack over the Analyzer protocol", function () {
         assert.ok(d.length > 0 && d.every((x) => x.enforcementLevel === "advisory" && /during preview/.test(x.message)), JSON.stringify(d));
     });
 
+    it("reports every problem of one object over the protocol, not only the first", async () => {
+        await pack.configure(resolvePolicySettings(info.policies, undefined));
+        const sts = loadManifests(GOOD).find((r) => r.ref === "StatefulSet/redis")!;
+        const props = JSON.parse(JSON.stringify(sts.props));
+        const redis = props.spec.template.spec.containers.find((c: any) => c.name === "redis");
+        redis.ports[0].hostPort = 6379;
+        redis.securityContext.procMount = "Unmasked";
+        const d = (await pack.analyze({ ...sts, props })).filter((x) => x.policy === "sec-no-host-access");
+        assert.deepStrictEqual(
+            d.map((x) => x.message.replace(/:.*/, "")),
+            ["StatefulSet/redis container redis binds hostPort 6379", "StatefulSet/redis container redis sets procMount Unmasked"],
+        );
+    });
+
     it("refuses an AnalyzeRequest without options, as the CLI contract says", async () => {
         // A raw client, to send what PolicyPackProcess never sends.
         const client = new AnalyzerClient(`127.0.0.1:${pack.port}`, grpc.credentials.createInsecure());
@@ -112,5 +141,29 @@ describe("policy pack over the Analyzer protocol", function () {
         const err = await new Promise<Error | null>((resolve) => client.analyze(req, (e) => resolve(e)));
         client.close();
         assert.match(String(err?.message), /more recent version of the Pulumi CLI/);
+    });
+});
+
+describe("policy pack build freshness", () => {
+    it("changes the source hash with any source file and ignores the output folder", () => {
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pack-hash-"));
+        try {
+            fs.mkdirSync(path.join(tmp, "lib"));
+            fs.writeFileSync(path.join(tmp, "index.ts"), "export const a = 1;\n");
+            fs.writeFileSync(path.join(tmp, "lib", "rule.ts"), "export const b = 2;\n");
+            fs.writeFileSync(path.join(tmp, "tsconfig.json"), "{}\n");
+            const first = sourceHash(tmp);
+            fs.mkdirSync(path.join(tmp, "bin"));
+            fs.writeFileSync(path.join(tmp, "bin", "index.js"), "exports.a = 1;\n");
+            assert.strictEqual(sourceHash(tmp), first, "tsc output is not a source");
+            assert.ok(!isPackBuildCurrent(tmp), "no recorded build is never current");
+            fs.writeFileSync(path.join(tmp, "lib", "rule.ts"), "export const b = 3;\n");
+            assert.notStrictEqual(sourceHash(tmp), first);
+            fs.writeFileSync(path.join(tmp, "lib", "rule.ts"), "export const b = 2;\n");
+            fs.renameSync(path.join(tmp, "lib", "rule.ts"), path.join(tmp, "lib", "other.ts"));
+            assert.notStrictEqual(sourceHash(tmp), first, "a renamed file counts");
+        } finally {
+            fs.rmSync(tmp, { recursive: true, force: true });
+        }
     });
 });

@@ -5,8 +5,8 @@ import * as path from "path";
 import { parseArgs } from "../../tools/check/args";
 import { REDACTED, redact, relativePath, renderObject, writeObjects } from "../../tools/check/out";
 import { toStructJs } from "../../tools/check/packRunner";
-import { exitCode, renderJson } from "../../tools/check/report";
-import { loadManifests, unwrapSecrets, withObject } from "../../tools/check/resources";
+import { exitCode, renderJson, renderText } from "../../tools/check/report";
+import { cliUrns, loadManifests, unwrapSecrets, withObject } from "../../tools/check/resources";
 import { validateSchema } from "../../tools/check/schema";
 import { GOOD } from "./helpers";
 
@@ -122,5 +122,93 @@ describe("report and protocol helpers", () => {
         assert.strictEqual(exitCode(rep), 0);
         assert.strictEqual(exitCode({ ...rep, errors: [{ resource: "A/b", message: "bad" }] }), 1);
         assert.strictEqual(exitCode({ ...rep, violations: [{ policy: "x", enforcementLevel: "mandatory", resource: "A/b", message: "m" }] }), 1);
+    });
+});
+
+describe("URNs as the Pulumi CLI shows them", () => {
+    const p = "urn:pulumi:prod::proj::";
+    it("spells out every ancestor component in the type chain, from mock-monitor URNs", () => {
+        // The mock monitor names only the nearest parent type; children name themselves after their parent.
+        const recorded = [
+            { urn: `${p}a:index:Outer::app`, type: "a:index:Outer", name: "app" },
+            { urn: `${p}a:index:Outer$a:index:Mid::app-db`, type: "a:index:Mid", name: "app-db", parent: `${p}a:index:Outer::app` },
+            { urn: `${p}a:index:Mid$a:index:Inner::app-db-ha`, type: "a:index:Inner", name: "app-db-ha" },
+            { urn: `${p}a:index:Inner$kubernetes:apps/v1:StatefulSet::app-db-ha-nodes`, type: "kubernetes:apps/v1:StatefulSet", name: "app-db-ha-nodes" },
+            { urn: `${p}a:index:Mid$random:index/randomPassword:RandomPassword::app-db-password`, type: "random:index/randomPassword:RandomPassword", name: "app-db-password" },
+            { urn: `${p}kubernetes:core/v1:Namespace::ns`, type: "kubernetes:core/v1:Namespace", name: "ns" },
+        ];
+        const out = cliUrns(recorded);
+        assert.deepStrictEqual(
+            out.map((r) => r.urn),
+            [
+                `${p}a:index:Outer::app`,
+                `${p}a:index:Outer$a:index:Mid::app-db`,
+                `${p}a:index:Outer$a:index:Mid$a:index:Inner::app-db-ha`,
+                `${p}a:index:Outer$a:index:Mid$a:index:Inner$kubernetes:apps/v1:StatefulSet::app-db-ha-nodes`,
+                `${p}a:index:Outer$a:index:Mid$random:index/randomPassword:RandomPassword::app-db-password`,
+                `${p}kubernetes:core/v1:Namespace::ns`,
+            ],
+        );
+        assert.strictEqual(out[3].parent, out[2].urn, "parents point at the rewritten URNs");
+    });
+});
+
+describe("report wording", () => {
+    const row = { urn: "urn:pulumi:s::p::kubernetes:core/v1:Namespace::a", type: "kubernetes:core/v1:Namespace", name: "a" };
+    const base = { title: "t", pack: "p", notes: [], errors: [] };
+    it("gets plurals right in the summary", () => {
+        const one = renderText({ ...base, resources: [row], violations: [{ policy: "x", enforcementLevel: "mandatory", resource: "Namespace/a", message: "m" }] });
+        assert.match(one, /^Summary: 1 resource, 1 mandatory violation of 1 policy, 0 advisory findings, 0 schema errors: FAIL$/m);
+        const many = renderText({
+            ...base,
+            resources: [row, row],
+            violations: [
+                { policy: "x", enforcementLevel: "mandatory", message: "m" },
+                { policy: "y", enforcementLevel: "mandatory", message: "m" },
+                { policy: "z", enforcementLevel: "advisory", message: "m" },
+            ],
+            errors: [{ resource: "Namespace/a", message: "bad" }],
+        });
+        assert.match(many, /^Summary: 2 resources, 2 mandatory violations of 2 policies, 1 advisory finding, 1 schema error: FAIL$/m);
+    });
+});
+
+describe("manifest input", () => {
+    let tmp: string;
+    before(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), "check-input-"))));
+    after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+    const write = (name: string, content: string | Buffer) => {
+        const file = path.join(tmp, name);
+        fs.writeFileSync(file, content);
+        return file;
+    };
+    const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: a\n`;
+
+    it("refuses an input with no objects instead of passing it", () => {
+        assert.throws(() => loadManifests(write("empty.yaml", "")), { name: "InputError", message: /^no Kubernetes objects in .*empty\.yaml$/ });
+        assert.throws(() => loadManifests(write("comments.yaml", "# nothing\n---\n")), { message: /^no Kubernetes objects in .*comments\.yaml$/ });
+    });
+    it("refuses binary and non-UTF-8 files in one short line", () => {
+        for (const [name, bytes] of [
+            ["gzip.yaml", Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0xff, 0xfe, 0x00, 0x01])],
+            ["latin1.yaml", Buffer.from("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caf\xe9\n", "latin1")],
+            ["nul.yaml", Buffer.from("apiVersion: v1\n\0\0\0")],
+        ] as const) {
+            const file = write(name, bytes);
+            assert.throws(
+                () => loadManifests(file),
+                (e: Error) => e.name === "InputError" && !e.message.includes("\n") && e.message.length < 200 && e.message.startsWith(file) && /binary|UTF-8/.test(e.message),
+                name,
+            );
+        }
+    });
+    it("names both documents, file and index, of two objects with the same kind, namespace and name", () => {
+        const dir = path.join(tmp, "dupes");
+        fs.mkdirSync(dir);
+        fs.writeFileSync(path.join(dir, "a.yaml"), `${cm("x")}---\n${cm("same")}`);
+        fs.writeFileSync(path.join(dir, "b.yaml"), `apiVersion: v1\nkind: List\nitems:\n  - ${cm("y").trimEnd().split("\n").join("\n    ")}\n  - ${cm("same").trimEnd().split("\n").join("\n    ")}\n`);
+        assert.throws(() => loadManifests(dir), {
+            message: `ConfigMap a/same is defined twice: ${path.join(dir, "a.yaml")} document 2 and ${path.join(dir, "b.yaml")} document 1 item 2`,
+        });
     });
 });

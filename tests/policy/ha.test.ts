@@ -9,7 +9,8 @@ import {
     rollingUpdateSurge,
     spreadReplicas,
 } from "../../policy/policies/ha";
-import { container, find, goodObjects, messages, podSpec, refs, runStack, seedObjects, without } from "./helpers";
+import { K8sObject, refOf } from "../../policy/lib/k8s";
+import { container, find, goodObjects, messages, podSpec, programUrn, refs, runStack, seedObjects, without } from "./helpers";
 
 function hpa(target: string, min: number | undefined, max: number) {
     return {
@@ -29,7 +30,23 @@ describe("ha-min-replicas", () => {
         find(objs, "Deployment/controller").spec.replicas = 1;
         const f = await runStack(minReplicas, objs);
         assert.deepStrictEqual(refs(f), ["Deployment/controller"]);
-        assert.match(messages(f), /set spec\.replicas to at least 2/i);
+        assert.match(messages(f), /runs 1 replica, fewer than the 2 required: one node drain or crash takes it down\. Set spec\.replicas to at least 2\./);
+    });
+    it("says only what is true of two replicas: they survive one node failure", async () => {
+        const objs = goodObjects();
+        find(objs, "Deployment/controller").spec.replicas = 2;
+        const text = messages(await runStack(minReplicas, objs, { minReplicas: 3 }));
+        assert.match(text, /Deployment\/controller runs 2 replicas, fewer than the 3 required: it survives 1 node failure at once, and 2 at once/);
+        assert.doesNotMatch(text, /takes it down|replica\(s\)/);
+    });
+    it("names the stack key of an object rendered from a stack, not only the manifest field", async () => {
+        const objs = goodObjects();
+        find(objs, "Deployment/redis-haproxy").spec.replicas = 1;
+        find(objs, "Deployment/redis-haproxy").metadata.labels["app.kubernetes.io/name"] = "redis-haproxy";
+        const urnFor = (o: K8sObject) => (refOf(o) === "Deployment/redis-haproxy" ? programUrn(o, "amalgam8:index:ControlPlane", "amalgam8:index:Redis", "amalgam8:redis:RedisHa") : undefined);
+        assert.match(messages(await runStack(minReplicas, objs, {}, urnFor)), /Set spec\.replicas to at least 2 \(stack key a8-control-plane:redis\.haproxy\.replicas\)\./);
+        // The same object as a plain manifest has no stack key to name.
+        assert.doesNotMatch(messages(await runStack(minReplicas, objs)), /stack key/);
     });
     it("counts unset replicas as 1 and honours the minReplicas setting", async () => {
         const objs = goodObjects();
@@ -247,12 +264,29 @@ describe("ha-hpa-consistency", () => {
         assert.deepStrictEqual(await runStack(hpaConsistency, [...objs, hpa("registry", 3, 10)]), []);
         assert.deepStrictEqual(await runStack(hpaConsistency, goodObjects()), []);
     });
-    it("flags a dangling target, a low minimum, max <= min, and a target that sets replicas", async () => {
+    it("judges an HPA whose target is not in the input on its own", async () => {
+        assert.deepStrictEqual(await runStack(hpaConsistency, [hpa("elsewhere", 3, 5)]), []);
+        const f = await runStack(hpaConsistency, [hpa("elsewhere", 1, 1)]);
+        assert.deepStrictEqual(
+            f.map((x) => x.message),
+            [
+                "HorizontalPodAutoscaler/elsewhere lets Deployment/elsewhere scale down to 1 pod: set minReplicas to at least 2.",
+                "HorizontalPodAutoscaler/elsewhere has maxReplicas 1 not above minReplicas 1: it can never scale; raise maxReplicas or drop the HPA.",
+            ],
+        );
+    });
+    it("names the stack keys for an HPA rendered from a stack", async () => {
+        const h = hpa("registry", 1, 1);
+        h.metadata = { ...h.metadata, labels: { "app.kubernetes.io/name": "registry" } } as typeof h.metadata;
+        const text = messages(await runStack(hpaConsistency, [h], {}, (o) => programUrn(o, "amalgam8:index:ControlPlane", "amalgam8:index:ApiService")));
+        assert.match(text, /set minReplicas to at least 2 \(stack key a8-control-plane:registry\.autoscaling\.minReplicas\)/);
+        assert.match(text, /raise maxReplicas \(stack key a8-control-plane:registry\.autoscaling\.maxReplicas\)/);
+    });
+    it("flags a low minimum, max <= min, and a target that sets replicas", async () => {
         const objs = goodObjects();
-        const f = await runStack(hpaConsistency, [...objs, hpa("missing", 3, 5), hpa("registry", 1, 1)]);
+        const f = await runStack(hpaConsistency, [...objs, hpa("registry", 1, 1)]);
         const text = messages(f);
-        assert.match(text, /targets Deployment\/missing, which is not in this stack/);
-        assert.match(text, /scale down to 1 pod/);
+        assert.match(text, /scale down to 1 pod:/);
         assert.match(text, /maxReplicas 1 not above minReplicas 1/);
         assert.match(text, /Deployment\/registry sets spec\.replicas while HorizontalPodAutoscaler\/registry scales it/);
     });

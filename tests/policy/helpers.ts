@@ -44,13 +44,24 @@ function common(config: object) {
 }
 
 /** Runs a resource policy on one object (type token derived from apiVersion/kind). */
-export async function runResource(policy: ResourceValidationPolicy, obj: K8sObject, config: object = {}): Promise<Outcome> {
-    return runResourceTyped(policy, typeToken(String(obj.apiVersion), String(obj.kind)), obj, config);
+export async function runResource(policy: ResourceValidationPolicy, obj: K8sObject, config: object = {}, urn?: string): Promise<Outcome> {
+    return runResourceTyped(policy, typeToken(String(obj.apiVersion), String(obj.kind)), obj, config, urn);
 }
 
-export async function runResourceTyped(policy: ResourceValidationPolicy, type: string, props: Record<string, any>, config: object = {}): Promise<Outcome> {
+/** The URN the program gives an object rendered under `components` (outermost first), as the CLI shows it. */
+export function programUrn(obj: K8sObject, ...components: string[]): string {
+    const type = typeToken(String(obj.apiVersion), String(obj.kind));
+    return `urn:pulumi:prod::a8-control-plane::${[...components, type].join("$")}::a8-${obj.metadata?.name}`;
+}
+
+export async function runResourceTyped(
+    policy: ResourceValidationPolicy,
+    type: string,
+    props: Record<string, any>,
+    config: object = {},
+    urn = `urn:pulumi:test::a8-control-plane::${type}::x`,
+): Promise<Outcome> {
     const findings: Finding[] = [];
-    const urn = `urn:pulumi:test::a8-control-plane::${type}::x`;
     const args: ResourceValidationArgs = {
         type,
         props,
@@ -74,11 +85,17 @@ export async function runResourceTyped(policy: ResourceValidationPolicy, type: s
 }
 
 /** Runs a stack policy on a set of objects. */
-export async function runStack(policy: StackValidationPolicy, objects: K8sObject[], config: object = {}): Promise<Finding[]> {
+/** `urnFor` gives an object the URN a program would (e.g. under a component); default: a top-level one. */
+export async function runStack(
+    policy: StackValidationPolicy,
+    objects: K8sObject[],
+    config: object = {},
+    urnFor: (obj: K8sObject) => string | undefined = () => undefined,
+): Promise<Finding[]> {
     const findings: Finding[] = [];
     const byUrn = new Map<string, K8sObject>();
     const resources: PolicyResource[] = objects.map((obj) => {
-        const urn = urnOf(obj);
+        const urn = urnFor(obj) ?? urnOf(obj);
         byUrn.set(urn, obj);
         return {
             type: typeToken(String(obj.apiVersion), String(obj.kind)),

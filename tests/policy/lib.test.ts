@@ -1,4 +1,6 @@
 import * as assert from "assert";
+import { DEFAULTS, PROJECT, parseSettings } from "../../components/config";
+import { STACK_KEY_SOURCES, stackKeyOf } from "../../policy/lib/stackKeys";
 import { asK8sObject, intOrPercent, parseImage, parseTypeToken, podTemplateOf, typeToken } from "../../policy/lib/k8s";
 import { isExempt } from "../../policy/lib/policy";
 import {
@@ -130,5 +132,32 @@ describe("Redis recognition and config parsing", () => {
         assert.deepStrictEqual(lastDirective(ds, "appendonly")?.args, ["yes"]);
         assert.deepStrictEqual(lastDirective(ds, "requirepass")?.args, ["$(REDIS_PASSWORD)"]);
         assert.deepStrictEqual(lastDirective(ds, "min-replicas-to-write")?.args, ["1"]);
+    });
+});
+
+describe("stack keys named in messages", () => {
+    const keys = [...new Set(STACK_KEY_SOURCES.flatMap((s) => Object.values(s.keys)))];
+    it("are keys the program's configuration has", () => {
+        for (const key of keys) {
+            const [first, ...rest] = key.split(".");
+            if (rest[0] === "autoscaling") {
+                // Off by default: set it and read it back.
+                const settings = parseSettings({ values: { [`${PROJECT}:${first}`]: JSON.stringify({ autoscaling: { minReplicas: 2, maxReplicas: 6 } }) } });
+                const value = (settings as any)[first].autoscaling[rest[1]];
+                assert.strictEqual(typeof value, "number", key);
+                continue;
+            }
+            let v: any = DEFAULTS;
+            for (const part of key.split(".")) v = v?.[part];
+            assert.notStrictEqual(v, undefined, `${key} is not a stack setting`);
+        }
+        assert.ok(keys.includes("redis.haproxy.replicas") && keys.includes("controller.replicas"));
+    });
+    it("are named only for objects rendered from a stack", () => {
+        const haproxy = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "redis-haproxy", labels: { "app.kubernetes.io/name": "redis-haproxy" } } };
+        const urn = "urn:pulumi:prod::a8-control-plane::amalgam8:index:ControlPlane$amalgam8:index:Redis$amalgam8:redis:RedisHa$kubernetes:apps/v1:Deployment::a8-redis-ha-haproxy";
+        assert.strictEqual(stackKeyOf(urn, haproxy, "replicas"), "a8-control-plane:redis.haproxy.replicas");
+        assert.strictEqual(stackKeyOf("urn:pulumi:manifests::a8-control-plane::kubernetes:apps/v1:Deployment::amalgam8/redis-haproxy", haproxy, "replicas"), undefined);
+        assert.strictEqual(stackKeyOf(urn, haproxy, "serviceType"), undefined);
     });
 });

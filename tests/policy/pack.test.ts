@@ -1,21 +1,22 @@
 /**
- * The pack as a whole, without starting it: names, schemas, the per-stack configs and the rules
- * table in the main README stay consistent with the policy modules.
+ * The pack as a whole, without starting it: names, schemas, the catalogue, the per-stack configs
+ * and docs/policies.md stay consistent with the policy modules.
  */
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { Policies } from "@pulumi/policy";
+import { CATALOGUE, CATEGORY_TITLES } from "../../policy/catalogue";
 import { haPolicies } from "../../policy/policies/ha";
 import { hygienePolicies } from "../../policy/policies/hygiene";
 import { redisPolicies } from "../../policy/policies/redis";
 import { reliabilityPolicies } from "../../policy/policies/reliability";
 import { securityPolicies } from "../../policy/policies/security";
 import { PolicyInfo } from "../../tools/check/packRunner";
+import { POLICIES_DOC, policiesDoc } from "../../tools/check/policiesDoc";
 import { loadPolicyConfigFile, resolvePolicySettings } from "../../tools/check/policyConfig";
 
 const POLICY_DIR = path.join(__dirname, "..", "..", "policy");
-const ALL: Policies = [...haPolicies, ...redisPolicies, ...reliabilityPolicies, ...securityPolicies, ...hygienePolicies];
+const ALL = CATALOGUE.map((e) => e.policy);
 
 function infos(): PolicyInfo[] {
     return ALL.map((p) => ({
@@ -49,32 +50,55 @@ describe("policy pack structure", () => {
             }
         }
     });
-    it("builds the pack in policy/index.ts from every module, and only there", () => {
+    it("builds the pack in policy/index.ts from the catalogue, and only there", () => {
         const index = fs.readFileSync(path.join(POLICY_DIR, "index.ts"), "utf8");
-        assert.match(index, /new PolicyPack\("amalgam8-ha"/);
-        for (const m of ["haPolicies", "redisPolicies", "reliabilityPolicies", "securityPolicies", "hygienePolicies"]) {
-            assert.match(index, new RegExp(`\\.\\.\\.${m}`));
-        }
+        assert.match(index, /new PolicyPack\("amalgam8-ha", \{\s*policies: CATALOGUE\.map\(\(e\) => e\.policy\)/);
         const walk = (dir: string): string[] =>
-            fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+            fs
+                .readdirSync(dir, { withFileTypes: true })
+                .filter((e) => e.name !== "bin" && e.name !== "node_modules")
+                .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
         for (const f of walk(POLICY_DIR).filter((f) => f.endsWith(".ts") && !f.endsWith(`${path.sep}index.ts`))) {
             assert.doesNotMatch(fs.readFileSync(f, "utf8"), /new PolicyPack/, f);
         }
     });
-    it("ships PulumiPolicy.yaml (nodejs) and a package.json with a version", () => {
+    it("catalogues every rule of every module once, with all its metadata", () => {
+        const modules = [haPolicies, redisPolicies, reliabilityPolicies, securityPolicies, hygienePolicies].flat();
+        assert.deepStrictEqual(CATALOGUE.map((e) => e.policy), modules);
+        for (const e of CATALOGUE) {
+            assert.ok(e.category in CATEGORY_TITLES, e.id);
+            assert.strictEqual(e.id, e.policy.name);
+            assert.strictEqual(e.enforcementLevel, e.policy.enforcementLevel);
+            for (const text of [e.checks, e.protectsAgainst, e.fix]) assert.ok(text.length > 20 && /[.)]$/.test(text), `${e.id}: "${text}"`);
+            assert.strictEqual(typeof e.amalgam8Specific, "boolean", e.id);
+            assert.deepStrictEqual(e.configSchema, e.policy.configSchema, e.id);
+        }
+        assert.ok(CATALOGUE.some((e) => e.amalgam8Specific) && CATALOGUE.some((e) => !e.amalgam8Specific));
+    });
+    it("ships PulumiPolicy.yaml (nodejs) and a package.json whose main is the tsc output", () => {
         assert.match(fs.readFileSync(path.join(POLICY_DIR, "PulumiPolicy.yaml"), "utf8"), /^runtime: nodejs$/m);
         const pkg = JSON.parse(fs.readFileSync(path.join(POLICY_DIR, "package.json"), "utf8"));
         assert.match(pkg.version, /^\d+\.\d+\.\d+$/);
-        assert.strictEqual(pkg.main, "index.ts");
+        const tsconfig = JSON.parse(fs.readFileSync(path.join(POLICY_DIR, "tsconfig.json"), "utf8"));
+        assert.deepStrictEqual(tsconfig.files, ["index.ts"]);
+        assert.strictEqual(pkg.main, path.posix.join(tsconfig.compilerOptions.outDir, "index.js"));
         for (const d of ["@pulumi/policy", "@pulumi/pulumi", "@pulumi/kubernetes"]) assert.ok(pkg.dependencies[d], d);
+        const root = JSON.parse(fs.readFileSync(path.join(POLICY_DIR, "..", "package.json"), "utf8"));
+        assert.match(root.scripts.prepare, /build:policy/, "npm ci builds the pack");
     });
-    it("documents every policy with its default level in the README rules table", () => {
-        const readme = fs.readFileSync(path.join(POLICY_DIR, "..", "README.md"), "utf8");
-        for (const p of ALL) {
-            const row = readme.split("\n").find((l) => l.startsWith(`| \`${p.name}\``));
-            assert.ok(row, `README has no row for ${p.name}`);
-            assert.match(row!, new RegExp(`\\| ${p.enforcementLevel} \\|\\s*$`), `${p.name} level in README`);
+    it("docs/policies.md is the table generated from the catalogue (npm run docs:policies)", () => {
+        const doc = fs.readFileSync(POLICIES_DOC, "utf8");
+        assert.ok(doc === policiesDoc(), "docs/policies.md drifted from policy/catalogue.ts: run npm run docs:policies");
+        for (const e of CATALOGUE) {
+            const row = doc.split("\n").find((l) => l.startsWith(`| \`${e.id}\` |`));
+            assert.ok(row, `no row for ${e.id}`);
+            assert.ok(row!.startsWith(`| \`${e.id}\` | ${e.enforcementLevel} | ${e.checks.replace(/\|/g, "\\|")} |`), e.id);
         }
+    });
+    it("keeps the README's policy section short: commands and a link to docs/policies.md", () => {
+        const readme = fs.readFileSync(path.join(POLICY_DIR, "..", "README.md"), "utf8");
+        assert.match(readme, /\]\(docs\/policies\.md\)/);
+        for (const e of CATALOGUE) assert.ok(!readme.includes(`| \`${e.id}\` |`), `README still has a table row for ${e.id}`);
     });
     it("has a test file that names every policy", () => {
         const tests = fs.readdirSync(__dirname).filter((f) => f.endsWith(".test.ts")).map((f) => fs.readFileSync(path.join(__dirname, f), "utf8")).join("\n");

@@ -47,6 +47,17 @@ describe("redis-ha-topology", () => {
     it("passes 3 nodes with 3 Sentinels, quorum 2 and min-replicas-to-write 1", async () => {
         assert.deepStrictEqual(await runStack(redisHaTopology, goodObjects()), []);
     });
+    it("judges each namespace's Redis on its own (several releases in one input)", async () => {
+        const inNamespace = (ns: string, objs: K8sObject[]) =>
+            objs.map((o) => (o.kind === "Namespace" ? { ...o, metadata: { ...o.metadata, name: ns } } : { ...o, metadata: { ...o.metadata, namespace: ns } }));
+        assert.deepStrictEqual(await runStack(redisHaTopology, [...goodObjects(), ...inNamespace("second", goodObjects())]), []);
+        const small = inNamespace("small", goodObjects());
+        find(small, "StatefulSet/redis").spec.replicas = 1;
+        const f = await runStack(redisHaTopology, [...goodObjects(), ...small]);
+        assert.ok(f.length > 0);
+        assert.match(messages(f), /^Redis runs 1 data node \(StatefulSet\/redis\): losing that node loses the control plane's state/);
+        assert.doesNotMatch(messages(f), /6 Sentinels|4 data nodes/);
+    });
     it("passes with no Redis at all (in-memory storage or an external Redis)", async () => {
         assert.deepStrictEqual(await runStack(redisHaTopology, memoryOnly()), []);
         assert.deepStrictEqual(await runStack(redisHaTopology, external("redis://redis.example.com:6379", "redis.example.com:6379")), []);
@@ -62,7 +73,7 @@ describe("redis-ha-topology", () => {
         find(objs, "StatefulSet/redis").spec.replicas = 4;
         editConf(objs, "ConfigMap/redis-config", "sentinel.conf", (t) => t.replace(/6379 2/, "6379 1"));
         const text = messages(await runStack(redisHaTopology, objs));
-        assert.match(text, /4 Sentinel\(s\)/);
+        assert.match(text, /Redis has 4 Sentinels\. Run an odd number/);
         assert.match(text, /quorum 1 with 4 Sentinels: set it to 3/);
     });
     it("flags a quorum above the number of Sentinels and a missing monitor line", async () => {

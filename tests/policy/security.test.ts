@@ -11,7 +11,7 @@ import {
     servicesInternal,
 } from "../../policy/policies/security";
 import { K8sObject } from "../../policy/lib/k8s";
-import { container, find, goodObjects, messages, podSpec, runResource, seedObjects } from "./helpers";
+import { container, find, goodObjects, messages, podSpec, runResource, runStack, seedObjects } from "./helpers";
 
 const WORKLOADS = ["Deployment/controller", "Deployment/registry", "Deployment/redis-haproxy", "StatefulSet/redis"];
 
@@ -66,8 +66,29 @@ describe("sec-no-secret-literals", () => {
         cm.data["tls.key"] = "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n";
         cm.data["redis-password"] = "hunter2";
         const r = messages(await runResource(noSecretLiterals, cm));
-        assert.match(r, /key tls\.key holds a private key/);
+        assert.match(r, /key tls\.key holds a PEM private key/);
         assert.match(r, /key redis-password looks like a secret/);
+    });
+    it("flags secret material by its value whatever the env var or key is called", async () => {
+        const d = find(goodObjects(), "Deployment/controller");
+        const pem = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+        container(d, "controller").env.push(
+            { name: "DEPLOY_IDENTITY", value: pem },
+            { name: "UPSTREAM", value: `https://x:ghp_${"a1B2".repeat(9)}@github.com/org/repo` },
+            { name: "AWS_ID", value: "AKIAIOSFODNN7EXAMPLE" },
+            { name: "CHAT", value: "xoxb-1234567890-abcdefghij" },
+            { name: "A8_LOG_LEVEL", value: "info" },
+        );
+        const r = await runResource(noSecretLiterals, d);
+        const text = messages(r);
+        assert.match(text, /sets DEPLOY_IDENTITY to a PEM private key as a literal/);
+        assert.match(text, /sets UPSTREAM to a GitHub token as a literal/);
+        assert.match(text, /sets AWS_ID to an AWS access key id as a literal/);
+        assert.match(text, /sets CHAT to a Slack token as a literal/);
+        assert.strictEqual(r !== "not-applicable" && r.length, 4, text);
+        const cm = find(goodObjects(), "ConfigMap/redis-config");
+        cm.data["notes.txt"] = `glpat-${"x".repeat(20)}`;
+        assert.match(messages(await runResource(noSecretLiterals, cm)), /key notes\.txt holds a GitLab token/);
     });
 });
 
@@ -111,9 +132,23 @@ describe("sec-capabilities-drop-all", () => {
     it("flags no drop and added capabilities", async () => {
         const d = find(goodObjects(), "Deployment/controller");
         container(d, "controller").securityContext.capabilities = { drop: ["ALL"], add: ["NET_ADMIN"] };
-        assert.match(messages(await runResource(capabilitiesDropAll, d)), /adds capabilities NET_ADMIN/);
+        assert.match(messages(await runResource(capabilitiesDropAll, d)), /adds the dangerous capability NET_ADMIN/);
+        container(d, "controller").securityContext.capabilities = { drop: ["ALL"], add: ["CHOWN"] };
+        assert.match(messages(await runResource(capabilitiesDropAll, d)), /adds the capability CHOWN: remove it \(only NET_BIND_SERVICE is allowed\)/);
         container(d, "controller").securityContext.capabilities = { drop: ["NET_RAW"] };
         assert.match(messages(await runResource(capabilitiesDropAll, d)), /does not drop all capabilities/);
+    });
+    it("says both that a container adds dangerous capabilities and that it does not drop ALL", async () => {
+        const d = find(goodObjects(), "Deployment/controller");
+        container(d, "controller").securityContext.capabilities = { add: ["ALL", "SYS_ADMIN", "CAP_NET_ADMIN"] };
+        const r = await runResource(capabilitiesDropAll, d);
+        assert.deepStrictEqual(
+            r !== "not-applicable" && r.map((f) => f.message),
+            [
+                "Deployment/controller container controller adds the dangerous capabilities ALL, SYS_ADMIN, NET_ADMIN (ALL grants every capability, SYS_ADMIN included): remove them from securityContext.capabilities.add.",
+                "Deployment/controller container controller does not drop all capabilities: set securityContext.capabilities.drop: [ALL].",
+            ],
+        );
     });
 });
 
@@ -160,13 +195,49 @@ describe("sec-no-host-access", () => {
             assert.match(r, re);
         }
     });
+    it("reports every problem of one container: a hostPort and an unsafe procMount both", async () => {
+        const s = redis();
+        container(s, "redis").ports[0].hostPort = 6379;
+        container(s, "redis").securityContext.procMount = "Unmasked";
+        const r = await runResource(noHostAccess, s);
+        assert.deepStrictEqual(
+            r !== "not-applicable" && r.map((f) => f.message),
+            [
+                "StatefulSet/redis container redis binds hostPort 6379: remove hostPort and reach it through a Service.",
+                "StatefulSet/redis container redis sets procMount Unmasked: remove it.",
+            ],
+        );
+    });
 });
 
 describe("sec-sa-token-automount (advisory)", () => {
-    it("passes automountServiceAccountToken: false", async () => {
-        await passesGood(saTokenAutomount);
+    const SA = (automount?: boolean): K8sObject => ({
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        metadata: { name: "controller", namespace: "amalgam8" },
+        ...(automount === undefined ? {} : { automountServiceAccountToken: automount }),
     });
-    it("flags a mounted token", async () => {
-        assert.match(messages(await runResource(saTokenAutomount, find(seedObjects(), "ReplicationController/controller"))), /automountServiceAccountToken: false/);
+    function controller(automount?: boolean): K8sObject {
+        const d = find(goodObjects(), "Deployment/controller");
+        podSpec(d).serviceAccountName = "controller";
+        if (automount === undefined) delete podSpec(d).automountServiceAccountToken;
+        else podSpec(d).automountServiceAccountToken = automount;
+        return d;
+    }
+    it("passes automountServiceAccountToken: false on the pod", async () => {
+        assert.deepStrictEqual(await runStack(saTokenAutomount, goodObjects()), []);
+    });
+    it("honours Kubernetes' default: unset on the pod, false on its ServiceAccount, mounts no token", async () => {
+        assert.deepStrictEqual(await runStack(saTokenAutomount, [controller(undefined), SA(false)]), []);
+    });
+    it("flags a mounted token, naming why", async () => {
+        assert.match(
+            messages(await runStack(saTokenAutomount, seedObjects())),
+            /ReplicationController\/controller leaves automountServiceAccountToken unset and runs as the namespace's default ServiceAccount, so .*: set spec\.template\.spec\.automountServiceAccountToken: false\./,
+        );
+        assert.match(messages(await runStack(saTokenAutomount, [controller(undefined), SA(undefined)])), /its ServiceAccount controller does not set it to false/);
+        assert.match(messages(await runStack(saTokenAutomount, [controller(undefined)])), /its ServiceAccount controller is not in this input/);
+        // The pod's own true wins over the ServiceAccount's false.
+        assert.match(messages(await runStack(saTokenAutomount, [controller(true), SA(false)])), /sets automountServiceAccountToken: true/);
     });
 });

@@ -11,7 +11,7 @@ export interface CheckArgs {
     help: boolean;
 }
 
-export const USAGE = `Usage: npm run check -- (--stack <name> | --manifests <file|dir>) [options]
+export const USAGE = `Usage: npm run check -- (--stack <name> | --manifests <file|dir|->) [options]
 
 Runs the amalgam8-ha policy pack the way the Pulumi CLI does (run-policy-pack + Analyzer gRPC)
 against the Kubernetes objects of a stack (the program run under the SDK mock monitor) or of
@@ -19,8 +19,10 @@ YAML manifests, after validating every object against the Kubernetes OpenAPI sch
 
 Sources (exactly one):
   --stack <name>            program index.ts with Pulumi.yaml + Pulumi.<name>.yaml;
-                            policy config policy/config/<name>.json when present
-  --manifests <file|dir>    multi-document YAML (.yaml/.yml, folders recursively, sorted);
+                            policy config policy/config/<name>.json, or the strictest
+                            (policy/config/prod.json) for a stack without one
+  --manifests <file|dir|->  multi-document YAML (.yaml/.yml, folders recursively, sorted;
+                            - reads standard input, e.g. helm template ... | npm run check -- --manifests -);
                             policy config policy/config/prod.json (the strictest)
 
 Options:
@@ -28,7 +30,8 @@ Options:
   --policy-config <file>    policy pack config JSON (as for --policy-pack-config), overrides the default
   --json                    print one JSON document {resources, violations, errors} on stdout
   --out <dir>               write one YAML file per object (<namespace>/<kind>-<name>.yaml, keys sorted,
-                            Secret values redacted); *.yaml files already under <dir> are removed first
+                            Secret values redacted) into a new or empty folder, or one an earlier
+                            --out wrote: only the files listed in its .check-out.json are replaced
   --help                    this text
 
 Exit codes: 0 no mandatory violation (advisories allowed), 1 a mandatory violation or a schema

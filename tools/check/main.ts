@@ -2,28 +2,24 @@
  * `npm run check`: the policy pack's verdict on a stack or on manifests, without a Pulumi CLI.
  * See USAGE in args.ts for flags and exit codes.
  */
-import * as fs from "fs";
 import * as path from "path";
 import { InputError } from "../errors";
 import { CheckArgs, USAGE, parseArgs } from "./args";
-import { writeObjects } from "./out";
+import { ownedFiles, writeObjects } from "./out";
 import { Diagnostic, PolicyPackProcess } from "./packRunner";
-import { PolicyConfigFile, loadPolicyConfigFile, resolvePolicySettings } from "./policyConfig";
+import { PolicyConfigFile, choosePolicyConfig, loadPolicyConfigFile, relaxAdvice, resolvePolicySettings } from "./policyConfig";
 import { CheckReport, ResourceRow, SchemaError, Violation, exitCode, renderJson, renderText } from "./report";
-import { CheckResource, loadManifests, withObject } from "./resources";
+import { CheckResource, STDIN, cliUrns, loadManifests, withObject } from "./resources";
 import { K8sObject } from "../../policy/lib/k8s";
 import { validateSchema } from "./schema";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 export const POLICY_DIR = path.join(REPO_ROOT, "policy");
 
+const POLICY_CONFIG_DIR = path.join(POLICY_DIR, "config");
+
 function defaultPolicyConfig(args: CheckArgs): string | undefined {
-    if (args.policyConfig) {
-        return args.policyConfig;
-    }
-    const name = args.manifests !== undefined ? "prod" : args.stack!;
-    const file = path.join(POLICY_DIR, "config", `${name}.json`);
-    return fs.existsSync(file) ? file : undefined;
+    return choosePolicyConfig(POLICY_CONFIG_DIR, args).file;
 }
 
 async function programResources(args: CheckArgs): Promise<{ title: string; load: () => Promise<CheckResource[]> }> {
@@ -42,7 +38,7 @@ async function programResources(args: CheckArgs): Promise<{ title: string; load:
             console.info = console.error;
             try {
                 const run = await runProgram(config);
-                return run.resources.map((r) =>
+                return cliUrns(run.resources).map((r) =>
                     withObject({ urn: r.urn, type: r.type, name: r.name, props: r.inputs, custom: r.custom, ...(r.parent ? { parent: r.parent } : {}) }),
                 );
             } finally {
@@ -72,13 +68,13 @@ export async function check(args: CheckArgs): Promise<CheckOutcome> {
     let load: () => Promise<CheckResource[]>;
     if (args.manifests !== undefined) {
         const resources = loadManifests(args.manifests);
-        title = `Checking manifests ${args.manifests}`;
+        title = `Checking manifests ${args.manifests === STDIN ? "from standard input" : args.manifests}`;
         load = async () => resources;
     } else {
         ({ title, load } = await programResources(args));
     }
 
-    // The pack takes seconds to start (ts-node type-checks it): start it while the program runs.
+    // Start the pack while the program runs: both take about a second.
     const packStarting = PolicyPackProcess.start(POLICY_DIR);
     packStarting.catch(() => undefined);
     try {
@@ -103,10 +99,7 @@ export async function check(args: CheckArgs): Promise<CheckOutcome> {
             rows.push(row);
         }
 
-        const diags: Diagnostic[] = [];
-        for (const r of resources) {
-            diags.push(...(await pack.analyze(r)));
-        }
+        const diags: Diagnostic[] = (await pack.analyzeAll(resources)).flat();
         diags.push(...(await pack.analyzeStack(resources)));
 
         const byUrn = new Map(resources.map((r) => [r.urn, r]));
@@ -115,7 +108,7 @@ export async function check(args: CheckArgs): Promise<CheckOutcome> {
             .map((d) => ({
                 policy: d.policy,
                 enforcementLevel: d.enforcementLevel as "advisory" | "mandatory",
-                ...(byUrn.get(d.urn)?.ref ? { resource: byUrn.get(d.urn)!.ref } : {}),
+                ...(byUrn.get(d.urn)?.ref ? { resource: byUrn.get(d.urn)!.ref, urn: d.urn } : {}),
                 message: d.message,
             }));
         await pack.stop();
@@ -145,15 +138,21 @@ export async function main(argv: string[]): Promise<number> {
             process.stdout.write(USAGE + "\n");
             return 0;
         }
+        // A folder --out may not write into is refused before the (slow) check runs.
+        if (args.out) ownedFiles(args.out);
         const { report, objects } = await check(args);
         if (args.out) {
             try {
                 writeObjects(args.out, objects);
             } catch (e) {
+                if (e instanceof InputError) throw e;
                 throw new InputError(`cannot write --out ${args.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
             }
         }
         process.stdout.write(args.json ? renderJson(report) : renderText(report));
+        const broken = report.violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => v.policy);
+        const advice = args.stack === undefined ? undefined : relaxAdvice(args.stack, choosePolicyConfig(POLICY_CONFIG_DIR, args), broken, rel);
+        if (advice) process.stderr.write(`check: ${advice.split("\n").join("\n       ")}\n`);
         return exitCode(report);
     } catch (e) {
         if (e instanceof InputError || (e as Error)?.name === "InputError") {

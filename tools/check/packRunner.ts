@@ -10,6 +10,7 @@ import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import * as analyzerpb from "@pulumi/pulumi/proto/analyzer_pb";
 import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
+import { ensurePackBuilt } from "./packBuild";
 import { CheckResource } from "./resources";
 
 export type Level = "advisory" | "mandatory" | "disabled" | "remediate";
@@ -52,6 +53,9 @@ export interface PolicySettings {
     properties: Record<string, unknown>;
 }
 
+/** Generous: a busy machine running several checks needs more than the usual second. */
+const START_TIMEOUT_MS = 300_000;
+
 const PULUMI_DIR = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
 const RUN_POLICY_PACK = path.join(PULUMI_DIR, "cmd", "run-policy-pack");
 
@@ -70,17 +74,45 @@ export function toStructJs(v: unknown): any {
     return null;
 }
 
+/**
+ * One Analyzer call. The deadline grows with the work the call carries (`timeoutMs`), so a large
+ * input never hits a fixed limit; when one does pass, the message says which call and after how long.
+ */
 function unary<Req, Res>(client: AnalyzerClient, method: string, req: Req, timeoutMs: number): Promise<Res> {
     return new Promise((resolve, reject) => {
         const fn = (client as any)[method].bind(client);
         fn(req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err: grpc.ServiceError | null, res: Res) => {
-            if (err) reject(new Error(`policy pack ${method} failed: ${err.details || err.message}`));
-            else resolve(res);
+            if (!err) resolve(res);
+            else if (err.code === grpc.status.DEADLINE_EXCEEDED) reject(new Error(`policy pack ${method} did not answer within ${Math.round(timeoutMs / 1000)} s`));
+            else reject(new Error(`policy pack ${method} failed: ${err.details || err.message}`));
         });
     });
 }
 
-function resourceOptions(r: CheckResource): analyzerpb.AnalyzerResourceOptions {
+/** Time allowed for a call carrying `resources` objects: generous on a busy machine, yet bounded. */
+export function callTimeoutMs(resources: number): number {
+    return 120_000 + 50 * resources;
+}
+
+/** Analyze requests in flight at once: enough to keep the pack busy, few enough that each answers soon. */
+const IN_FLIGHT = 16;
+
+/** What the pack needs of a resource. */
+export type PackResource = Pick<CheckResource, "urn" | "type" | "name" | "props" | "parent"> & Partial<CheckResource>;
+
+/** Analyze and AnalyzeStack carry the same properties: convert each resource once. */
+const structs = new WeakMap<object, Struct>();
+
+function propertiesOf(r: PackResource): Struct {
+    let s = structs.get(r.props);
+    if (!s) {
+        s = Struct.fromJavaScript(toStructJs(r.props));
+        structs.set(r.props, s);
+    }
+    return s;
+}
+
+function resourceOptions(r: PackResource): analyzerpb.AnalyzerResourceOptions {
     // Every request must carry options, or the pack asks for a newer CLI.
     const opts = new analyzerpb.AnalyzerResourceOptions();
     opts.setProtect(false);
@@ -112,14 +144,16 @@ export class PolicyPackProcess {
         readonly port: number,
     ) {}
 
-    readonly callTimeoutMs = 60_000;
-
     get pid(): number | undefined {
         return this.child.pid;
     }
 
-    /** Starts the pack and waits (bounded) for the port it prints. */
-    static start(packDir: string, startTimeoutMs = 90_000): Promise<PolicyPackProcess> {
+    /**
+     * Starts the pack and waits for the port it prints. The compiled pack starts in about a
+     * second; the limit is only there so a hung start ends with a message rather than never.
+     */
+    static start(packDir: string, startTimeoutMs = START_TIMEOUT_MS): Promise<PolicyPackProcess> {
+        ensurePackBuilt((l) => process.stderr.write(`${l}\n`), packDir);
         const child = spawn(process.execPath, [RUN_POLICY_PACK, "127.0.0.1:0", packDir], {
             cwd: packDir,
             stdio: ["ignore", "pipe", "pipe"],
@@ -142,7 +176,10 @@ export class PolicyPackProcess {
                 const tail = err.trim().split("\n").slice(-15).join("\n");
                 reject(new Error(`policy pack did not start (${why})${tail ? `:\n${tail}` : ""}`));
             };
-            const timer = setTimeout(() => fail(`no port after ${startTimeoutMs} ms`), startTimeoutMs);
+            const timer = setTimeout(
+                () => fail(`it printed no port within ${Math.round(startTimeoutMs / 1000)} s; the machine may be overloaded, try again with fewer checks at once`),
+                startTimeoutMs,
+            );
             child.on("error", (e) => fail(e.message));
             child.on("exit", (code, signal) => fail(`exited with ${signal ?? code}`));
             child.stdout!.on("data", (d: Buffer) => {
@@ -166,7 +203,7 @@ export class PolicyPackProcess {
     }
 
     async info(): Promise<PackInfo> {
-        const res = await unary<Empty, analyzerpb.AnalyzerInfo>(this.client, "getAnalyzerInfo", new Empty(), this.callTimeoutMs);
+        const res = await unary<Empty, analyzerpb.AnalyzerInfo>(this.client, "getAnalyzerInfo", new Empty(), callTimeoutMs(0));
         return {
             name: res.getName(),
             version: res.getVersion(),
@@ -194,21 +231,35 @@ export class PolicyPackProcess {
             pc.setProperties(Struct.fromJavaScript(toStructJs(s.properties)));
             map.set(name, pc);
         }
-        await unary<analyzerpb.ConfigureAnalyzerRequest, Empty>(this.client, "configure", req, this.callTimeoutMs);
+        await unary<analyzerpb.ConfigureAnalyzerRequest, Empty>(this.client, "configure", req, callTimeoutMs(0));
     }
 
-    async analyze(r: CheckResource): Promise<Diagnostic[]> {
+    /** Diagnostics of every resource, in input order: pipelined Analyze calls on one channel. */
+    async analyzeAll(resources: PackResource[]): Promise<Diagnostic[][]> {
+        const out: Diagnostic[][] = new Array(resources.length);
+        let next = 0;
+        const worker = async () => {
+            while (next < resources.length) {
+                const i = next++;
+                out[i] = await this.analyze(resources[i]);
+            }
+        };
+        await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, resources.length) }, worker));
+        return out;
+    }
+
+    async analyze(r: PackResource): Promise<Diagnostic[]> {
         const req = new analyzerpb.AnalyzeRequest();
         req.setType(r.type);
         req.setUrn(r.urn);
         req.setName(r.name);
-        req.setProperties(Struct.fromJavaScript(toStructJs(r.props)));
+        req.setProperties(propertiesOf(r));
         req.setOptions(resourceOptions(r));
-        const res = await unary<analyzerpb.AnalyzeRequest, analyzerpb.AnalyzeResponse>(this.client, "analyze", req, this.callTimeoutMs);
+        const res = await unary<analyzerpb.AnalyzeRequest, analyzerpb.AnalyzeResponse>(this.client, "analyze", req, callTimeoutMs(IN_FLIGHT));
         return diagnostics(res, r.urn);
     }
 
-    async analyzeStack(resources: CheckResource[]): Promise<Diagnostic[]> {
+    async analyzeStack(resources: PackResource[]): Promise<Diagnostic[]> {
         const req = new analyzerpb.AnalyzeStackRequest();
         req.setResourcesList(
             resources.map((r) => {
@@ -216,13 +267,18 @@ export class PolicyPackProcess {
                 ar.setType(r.type);
                 ar.setUrn(r.urn);
                 ar.setName(r.name);
-                ar.setProperties(Struct.fromJavaScript(toStructJs(r.props)));
+                ar.setProperties(propertiesOf(r));
                 ar.setOptions(resourceOptions(r));
                 if (r.parent) ar.setParent(r.parent);
                 return ar;
             }),
         );
-        const res = await unary<analyzerpb.AnalyzeStackRequest, analyzerpb.AnalyzeResponse>(this.client, "analyzeStack", req, this.callTimeoutMs);
+        const res = await unary<analyzerpb.AnalyzeStackRequest, analyzerpb.AnalyzeResponse>(
+            this.client,
+            "analyzeStack",
+            req,
+            callTimeoutMs(resources.length),
+        );
         return diagnostics(res);
     }
 

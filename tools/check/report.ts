@@ -1,4 +1,5 @@
 /** The outcome of a check and its two renderings: a preview-like text report and one JSON document. */
+import { plural } from "../../policy/lib/text";
 
 export interface ResourceRow {
     urn: string;
@@ -16,6 +17,8 @@ export interface Violation {
     enforcementLevel: "advisory" | "mandatory";
     /** `Kind/metadata.name`; absent for stack-wide findings. */
     resource?: string;
+    /** The resource's URN as the Pulumi CLI shows it; absent for stack-wide findings. */
+    urn?: string;
     message: string;
 }
 
@@ -47,6 +50,7 @@ export function renderJson(r: CheckReport): string {
         policy: v.policy,
         enforcementLevel: v.enforcementLevel,
         ...(v.resource ? { resource: v.resource } : {}),
+        ...(v.urn ? { urn: v.urn } : {}),
         message: v.message,
     }));
     return JSON.stringify({ resources: r.resources, violations, errors: r.errors }, null, 2) + "\n";
@@ -93,7 +97,9 @@ export function renderText(r: CheckReport): string {
     const policies = new Set(r.violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => v.policy)).size;
     lines.push("");
     lines.push(
-        `Summary: ${r.resources.length} resources, ${m} mandatory violation(s) of ${policies} polic${policies === 1 ? "y" : "ies"}, ${a} advisory, ${r.errors.length} schema error(s): ${exitCode(r) === 0 ? "PASS" : "FAIL"}`,
+        `Summary: ${plural(r.resources.length, "resource")}, ${plural(m, "mandatory violation")}` +
+            `${m > 0 ? ` of ${plural(policies, "policy", "policies")}` : ""}, ${plural(a, "advisory finding")}, ` +
+            `${plural(r.errors.length, "schema error")}: ${exitCode(r) === 0 ? "PASS" : "FAIL"}`,
     );
     return lines.join("\n") + "\n";
 }

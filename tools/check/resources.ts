@@ -101,50 +101,122 @@ function isK8sObject(doc: unknown): doc is K8sObject {
     );
 }
 
-/** Reads manifests; every document must be a Kubernetes object (a `List` is expanded). */
+/** `--manifests -`: the documents come from standard input. */
+export const STDIN = "-";
+
+function display(file: string): string {
+    return file === STDIN ? "standard input" : file;
+}
+
+/** The text of a manifest file; a binary or non-UTF-8 file is bad input, in one short line. */
+function readText(file: string): string {
+    let bytes: Buffer;
+    try {
+        bytes = file === STDIN ? fs.readFileSync(0) : fs.readFileSync(file);
+    } catch (e) {
+        throw new InputError(`cannot read ${display(file)}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+    let text: string;
+    try {
+        text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+        throw new InputError(`${display(file)} is not UTF-8 text (a binary file or another encoding): give YAML manifests`);
+    }
+    if (text.includes("\0")) {
+        throw new InputError(`${display(file)} is a binary file (it contains NUL bytes): give YAML manifests`);
+    }
+    return text;
+}
+
+/**
+ * The URN the Pulumi CLI shows: the type chain names every ancestor component
+ * (`urn:pulumi:<stack>::<project>::<parentType>$<parentType>$<type>::<name>`), where the mock
+ * monitor records only the nearest one. A resource's parent is its recorded `parent`, else the
+ * resource of the nearest type in its URN whose name prefixes its own (components name their
+ * children `<component name>-...`), the longest such name winning.
+ */
+export function cliUrns<R extends { urn: string; type: string; name: string; parent?: string }>(resources: R[]): R[] {
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const parentOf = (r: R): R | undefined => {
+        if (r.parent && byUrn.has(r.parent)) return byUrn.get(r.parent);
+        const chain = (r.urn.split("::")[2] ?? "").split("$");
+        if (chain.length < 2) return undefined;
+        const parentType = chain[chain.length - 2];
+        let best: R | undefined;
+        for (const c of resources) {
+            if (c !== r && c.type === parentType && r.name.startsWith(c.name) && (!best || c.name.length > best.name.length)) best = c;
+        }
+        return best;
+    };
+    const chains = new Map<string, string>();
+    const chainOf = (r: R, depth = 0): string => {
+        const known = chains.get(r.urn);
+        if (known !== undefined) return known;
+        const parent = depth < 100 ? parentOf(r) : undefined;
+        const recorded = r.urn.split("::")[2] ?? r.type;
+        const chain = parent ? `${chainOf(parent, depth + 1)}$${r.type}` : recorded;
+        chains.set(r.urn, chain);
+        return chain;
+    };
+    const rewrite = (r: R): string => {
+        const parts = r.urn.split("::");
+        return parts.length < 4 ? r.urn : [parts[0], parts[1], chainOf(r), parts.slice(3).join("::")].join("::");
+    };
+    return resources.map((r) => {
+        const parent = parentOf(r);
+        return { ...r, urn: rewrite(r), ...(parent ? { parent: rewrite(parent) } : {}) };
+    });
+}
+
+/**
+ * Reads manifests (`-` for standard input); every document must be a Kubernetes object (a `List`
+ * is expanded) and there must be at least one.
+ */
 export function loadManifests(p: string): CheckResource[] {
     const out: CheckResource[] = [];
     const seen = new Map<string, string>();
-    for (const file of listYamlFiles(p)) {
-        let text: string;
-        try {
-            text = fs.readFileSync(file, "utf8");
-        } catch (e) {
-            throw new InputError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-        }
+    const files = p === STDIN ? [STDIN] : listYamlFiles(p);
+    for (const file of files) {
+        const text = readText(file);
         const docs = YAML.parseAllDocuments(text, { prettyErrors: false });
         const list = Array.isArray(docs) ? docs : [docs];
         list.forEach((doc, i) => {
             const err = doc.errors[0];
             if (err) {
                 const line = err.linePos?.[0]?.line;
-                throw new InputError(`invalid YAML in ${file}${line ? ` line ${line}` : ""}: ${err.message.split("\n")[0]}`);
+                throw new InputError(`invalid YAML in ${display(file)}${line ? ` line ${line}` : ""}: ${err.message.split("\n")[0]}`);
             }
             let value: any;
             try {
                 value = doc.toJS({ maxAliasCount: 100 });
             } catch (e) {
-                throw new InputError(`invalid YAML in ${file} document ${i + 1}: ${(e as Error).message.split("\n")[0]}`);
+                throw new InputError(`invalid YAML in ${display(file)} document ${i + 1}: ${(e as Error).message.split("\n")[0]}`);
             }
             if (value === null || value === undefined) {
                 return; // an empty document (e.g. a trailing ---)
             }
-            const items = value && typeof value === "object" && value.kind === "List" && Array.isArray(value.items) ? value.items : [value];
-            for (const obj of items) {
+            const isList = value && typeof value === "object" && value.kind === "List" && Array.isArray(value.items);
+            const items: unknown[] = isList ? value.items : [value];
+            items.forEach((obj, j) => {
+                const where = `${display(file)} document ${i + 1}${isList ? ` item ${j + 1}` : ""}`;
                 if (!isK8sObject(obj)) {
-                    throw new InputError(`${file} document ${i + 1} is not a Kubernetes object (it needs apiVersion, kind and metadata.name)`);
+                    throw new InputError(`${where} is not a Kubernetes object (it needs apiVersion, kind and metadata.name)`);
                 }
                 const type = typeToken(obj.apiVersion, obj.kind);
                 const ns = typeof obj.metadata.namespace === "string" ? obj.metadata.namespace : "";
                 const name = ns ? `${ns}/${obj.metadata.name}` : obj.metadata.name;
                 const key = `${type}::${name}`;
-                if (seen.has(key)) {
-                    throw new InputError(`${obj.kind} ${name} is defined twice (${seen.get(key)} and ${file})`);
+                const first = seen.get(key);
+                if (first) {
+                    throw new InputError(`${obj.kind} ${name} is defined twice: ${first} and ${where}`);
                 }
-                seen.set(key, file);
+                seen.set(key, where);
                 out.push(withObject({ urn: `urn:pulumi:manifests::${PROJECT}::${type}::${name}`, type, name, props: obj, custom: true }));
-            }
+            });
         });
+    }
+    if (out.length === 0) {
+        throw new InputError(`no Kubernetes objects in ${display(p)}`);
     }
     return out;
 }

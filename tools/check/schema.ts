@@ -17,14 +17,18 @@ function modelClass(apiVersion: string, kind: string): ModelClass | undefined {
     }
     const { group, version } = splitApiVersion(apiVersion);
     let cls: ModelClass | undefined;
-    if (/^[a-z0-9.-]*$/.test(group) && /^v[0-9a-z]+$/.test(version)) {
-        try {
-            // eslint-disable-next-line @typescript-eslint/no-var-requires
-            const mod = require(`kubernetes-models/${group ? `${group}/` : ""}${version}`) as Record<string, unknown>;
-            const c = mod[kind];
-            cls = typeof c === "function" ? (c as ModelClass) : undefined;
-        } catch {
-            cls = undefined;
+    if (/^[a-z0-9.-]*$/.test(group) && /^v[0-9a-z]+$/.test(version) && /^[A-Z][A-Za-z0-9]*$/.test(kind)) {
+        const module = `kubernetes-models/${group ? `${group}/` : ""}${version}`;
+        // The kind's own module loads only its schema; the group's index loads every kind of the group.
+        for (const id of [`${module}/${kind}`, module]) {
+            try {
+                // eslint-disable-next-line @typescript-eslint/no-var-requires
+                const c = (require(id) as Record<string, unknown>)[kind];
+                cls = typeof c === "function" ? (c as ModelClass) : undefined;
+            } catch {
+                cls = undefined;
+            }
+            if (cls) break;
         }
     }
     cache.set(key, cls);

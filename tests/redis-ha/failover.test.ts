@@ -9,11 +9,11 @@ import {
     RedisHaCluster,
     SentinelEvents,
     WriteRecord,
-    assertBinaries,
     sleep,
     verifyAckedWrites,
     waitFor,
 } from "../../tools/loopback/redisCluster";
+import { REDIS_HA_PREREQUISITES, requirePrerequisites } from "../../tools/loopback/prerequisites";
 
 describe("Redis HA failover through HAProxy (loopback processes)", function () {
     let cluster: RedisHaCluster | undefined;
@@ -25,7 +25,7 @@ describe("Redis HA failover through HAProxy (loopback processes)", function () {
     before(async function () {
         this.timeout(60000);
         // Missing packages must fail the suite, not skip it.
-        assertBinaries();
+        requirePrerequisites(REDIS_HA_PREREQUISITES, "The Redis HA failover tests");
         suiteStart = Date.now();
         cluster = await RedisHaCluster.start({ label: "redis-ha-test" });
         events = new SentinelEvents(cluster);

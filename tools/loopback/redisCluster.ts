@@ -4,7 +4,6 @@
  * (components/redis/haConfig.ts) and started through its scripts. Every process is tracked by
  * its pid and stopped by it; every wait is bounded.
  */
-import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
@@ -22,168 +21,16 @@ import {
     recommendedTimings,
     renderRedisHaFiles,
 } from "../../components/redis/haConfig";
+import { Endpoint, ManagedProcess, WaitAborted, freePorts, launch, makeTempDir, removeTempDir, sleep, tailFile, waitFor } from "./process";
+import { REDIS_HA_PREREQUISITES, requirePrerequisites } from "./prerequisites";
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Thrown by a waitFor probe when waiting longer cannot help (e.g. the process exited). */
-export class WaitAborted extends Error {}
-
-/** Polls `probe` until it returns a value other than undefined/false, or throws after timeoutMs. */
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>, intervalMs = 100): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let lastError: unknown;
-    for (;;) {
-        try {
-            const v = await probe();
-            if (v !== undefined && v !== false) return v;
-        } catch (e) {
-            if (e instanceof WaitAborted) throw e;
-            lastError = e;
-        }
-        if (Date.now() >= deadline) {
-            const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : "";
-            throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
-        }
-        await sleep(intervalMs);
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Binaries and ports
-
-function onPath(bin: string): boolean {
-    return spawnSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" }).status === 0;
-}
-
-/** Binaries missing from PATH (the Sentinel may also run as `redis-server --sentinel`). */
-export function missingBinaries(): string[] {
-    const missing = ["redis-server", "redis-cli", "haproxy"].filter((b) => !onPath(b));
-    if (!onPath("redis-sentinel") && !onPath("redis-server")) missing.push("redis-sentinel");
-    return missing;
-}
-
-export function assertBinaries(): void {
-    const missing = missingBinaries();
-    if (missing.length > 0) {
-        throw new Error(
-            `Redis HA tests need ${missing.join(", ")} on PATH: install the Debian packages redis-server redis-sentinel redis-tools haproxy (apt-get install -y redis-server redis-sentinel redis-tools haproxy)`,
-        );
-    }
-}
-
-/** Distinct free ports on 127.0.0.1 (all listeners held open together so none repeats). */
-export async function freePorts(count: number): Promise<number[]> {
-    const servers: net.Server[] = [];
-    try {
-        const ports: number[] = [];
-        for (let i = 0; i < count; i++) {
-            const srv = net.createServer();
-            servers.push(srv);
-            await new Promise<void>((resolve, reject) => {
-                srv.once("error", reject);
-                srv.listen(0, "127.0.0.1", () => resolve());
-            });
-            ports.push((srv.address() as net.AddressInfo).port);
-        }
-        return ports;
-    } finally {
-        await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Processes
-
-/** Process groups still alive and temp dirs still present, cleaned up if the process exits early. */
-const livePids = new Set<number>();
-const liveDirs = new Set<string>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-    if (exitHookInstalled) return;
-    exitHookInstalled = true;
-    process.on("exit", () => {
-        for (const pid of livePids) {
-            signalGroup(pid, "SIGCONT");
-            signalGroup(pid, "SIGKILL");
-        }
-        for (const dir of liveDirs) fs.rmSync(dir, { recursive: true, force: true });
-    });
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
-    try {
-        // Each child leads its own group: the group also holds helpers its script forked.
-        process.kill(-pid, signal);
-        return true;
-    } catch {
-        try {
-            process.kill(pid, signal);
-            return true;
-        } catch {
-            return false;
-        }
-    }
-}
-
-export class ManagedProcess {
-    readonly pid: number;
-    readonly exited: Promise<number | null>;
-    private done = false;
-    private frozen = false;
-
-    constructor(readonly name: string, private readonly child: ChildProcess) {
-        if (child.pid === undefined) throw new Error(`${name}: failed to start`);
-        this.pid = child.pid;
-        livePids.add(this.pid);
-        this.exited = new Promise((resolve) => {
-            child.once("exit", (code) => {
-                this.done = true;
-                livePids.delete(this.pid);
-                resolve(code);
-            });
-        });
-    }
-
-    get running(): boolean {
-        return !this.done;
-    }
-
-    signal(sig: NodeJS.Signals): void {
-        if (this.done) return;
-        if (sig === "SIGSTOP") this.frozen = true;
-        if (sig === "SIGCONT") this.frozen = false;
-        signalGroup(this.pid, sig);
-    }
-
-    /** Waits up to timeoutMs for the exit; true when it exited. */
-    async waitExit(timeoutMs: number): Promise<boolean> {
-        if (this.done) return true;
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
-        const r = await Promise.race([this.exited.then(() => true as const), timeout]);
-        if (timer) clearTimeout(timer);
-        return r;
-    }
-
-    /** SIGTERM (SIGCONT first if frozen), then SIGKILL after graceMs. */
-    async stop(graceMs = 5000): Promise<void> {
-        if (this.done) return;
-        this.signal("SIGTERM");
-        if (this.frozen) this.signal("SIGCONT");
-        if (await this.waitExit(graceMs)) return;
-        this.signal("SIGKILL");
-        if (!(await this.waitExit(5000))) throw new Error(`${this.name} (pid ${this.pid}) did not exit after SIGKILL`);
-    }
-}
+// Kept here for the harness's existing importers.
+export { ManagedProcess, WaitAborted, freePorts, sleep, waitFor };
+export type { Endpoint };
 
 // ---------------------------------------------------------------------------------------------
 // Redis helpers
 
-export interface Endpoint {
-    host: string;
-    port: number;
-}
 
 export function connect(ep: Endpoint, password: string, timeoutMs = 1000): Redis {
     const c = new Redis({
@@ -235,6 +82,8 @@ export interface ClusterOptions {
     nodeCount?: number;
     /** Keep the temp dir after stop() (debugging). */
     keepDir?: boolean;
+    /** The AUTH password (e.g. the one a rendered Secret holds); default: random. */
+    password?: string;
 }
 
 export class RedisHaCluster {
@@ -250,19 +99,18 @@ export class RedisHaCluster {
         readonly layout: RedisHaLayout,
         readonly files: Record<string, string>,
         private readonly keepDir: boolean,
+        password: string | undefined,
     ) {
-        this.password = `pw-${Math.random().toString(36).slice(2)}-${Date.now().toString(36)}`;
+        this.password = password ?? `pw-${Math.random().toString(36).slice(2)}-${Date.now().toString(36)}`;
     }
 
     /** Starts node 0 (master), nodes 1..n-1, the Sentinels and HAProxy, and waits until writes are acknowledged. */
     static async start(opts: ClusterOptions = {}): Promise<RedisHaCluster> {
-        assertBinaries();
-        installExitHook();
+        requirePrerequisites(REDIS_HA_PREREQUISITES, "The loopback Redis HA cluster");
         const n = opts.nodeCount ?? 3;
         const label = opts.label ?? "redis-ha";
         const ports = await freePorts(2 * n + 2);
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${label}-`));
-        if (!opts.keepDir) liveDirs.add(dir);
+        const dir = makeTempDir(label, opts.keepDir);
         const templateDir = path.join(dir, "templates");
         const layout = buildRedisHaLayout({
             nodes: Array.from({ length: n }, (_, i) => ({ host: "127.0.0.1", redisPort: ports[i], sentinelPort: ports[n + i] })),
@@ -277,7 +125,7 @@ export class RedisHaCluster {
             },
         });
         const files = renderRedisHaFiles(layout);
-        const cluster = new RedisHaCluster(label, dir, layout, files, opts.keepDir ?? false);
+        const cluster = new RedisHaCluster(label, dir, layout, files, opts.keepDir ?? false, opts.password);
         try {
             fs.mkdirSync(templateDir, { recursive: true });
             for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(templateDir, name), text, { mode: 0o444 });
@@ -347,13 +195,7 @@ export class RedisHaCluster {
     }
 
     private launch(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv): ManagedProcess {
-        const fd = fs.openSync(this.logFile(name), "a");
-        try {
-            const child = spawn(cmd, args, { env, stdio: ["ignore", fd, fd], detached: true });
-            return new ManagedProcess(`${this.label}/${name}`, child);
-        } finally {
-            fs.closeSync(fd);
-        }
+        return launch(`${this.label}/${name}`, cmd, args, { env, logFile: this.logFile(name) }).process;
     }
 
     /** Runs start-redis.sh (init.sh redis, then exec redis-server) and waits for PING. */
@@ -542,12 +384,7 @@ export class RedisHaCluster {
 
     /** The last lines of a process log (debugging aid for failing tests). */
     tail(name: string, lines = 30): string {
-        try {
-            const text = fs.readFileSync(this.logFile(name), "utf8").trimEnd().split("\n");
-            return text.slice(-lines).join("\n");
-        } catch {
-            return "(no log)";
-        }
+        return tailFile(this.logFile(name), lines);
     }
 
     /** Log tails of every process. */
@@ -582,10 +419,7 @@ export class RedisHaCluster {
         await stopAll([this.haproxy], 3000);
         await stopAll([...this.sentinels.values()], 3000);
         await stopAll([...this.redis.values()], 3000);
-        if (!this.keepDir) {
-            fs.rmSync(this.dir, { recursive: true, force: true });
-            liveDirs.delete(this.dir);
-        }
+        if (!this.keepDir) removeTempDir(this.dir);
         if (errors.length > 0) throw new Error(`cluster ${this.label}: ${errors.join("; ")}`);
     }
 }

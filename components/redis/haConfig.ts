@@ -76,6 +76,10 @@ export interface HaproxyCheckTimings {
     fastFail: boolean;
     /** `on-marked-down shutdown-sessions`: cut client sessions of a server that goes DOWN. */
     shutdownSessions: boolean;
+    /** Hold new connections while no master is voted instead of refusing them (see holdWithoutMasterMs). */
+    holdWithoutMaster: boolean;
+    /** `observe layer4 error-limit 1 on-error mark-down`: a refused connection marks the server DOWN at once. */
+    markDownOnConnectError: boolean;
 }
 
 /** The knobs that decide failover speed; the rest of a layout is topology. */
@@ -88,6 +92,12 @@ export interface RedisHaTimings {
 }
 
 export interface HaproxySettings extends HaproxyCheckTimings {
+    /**
+     * How long a new connection waits for a voted master before it is refused (0: refused at
+     * once). It goes on to the master within HOLD_RECHECK_MS of the vote; the hold must outlast a
+     * failover and stay well under the clients' timeouts.
+     */
+    holdWithoutMasterMs: number;
     /** Address of the Redis frontend (k8s: 0.0.0.0). */
     bind: string;
     port: number;
@@ -162,7 +172,15 @@ export const recommendedTimings: RedisHaTimings = {
     // same master again only 2 x failover-timeout after a failover: 5000 allows it 10 s later.
     sentinel: { downAfterMilliseconds: 2000, failoverTimeout: 5000, parallelSyncs: 1 },
     // DOWN servers are rechecked every 100 ms: the promoted node and its votes count at once.
-    haproxy: { checkIntervalMs: 1000, downIntervalMs: 100, checkTimeoutMs: 2000, fastFail: true, shutdownSessions: true },
+    haproxy: {
+        checkIntervalMs: 1000,
+        downIntervalMs: 100,
+        checkTimeoutMs: 2000,
+        fastFail: true,
+        shutdownSessions: true,
+        holdWithoutMaster: true,
+        markDownOnConnectError: true,
+    },
     // The default 5 s delay stalls writes (min-replicas-to-write) whenever the last replica must full-sync.
     replDisklessSyncDelay: 0,
     minReplicasMaxLag: 5,
@@ -171,7 +189,15 @@ export const recommendedTimings: RedisHaTimings = {
 /** Defaults of the reference redis-ha chart, for comparison in the benchmark. */
 export const chartBaselineTimings: RedisHaTimings = {
     sentinel: { downAfterMilliseconds: 10000, failoverTimeout: 180000, parallelSyncs: 5 },
-    haproxy: { checkIntervalMs: 1000, downIntervalMs: 1000, checkTimeoutMs: 2000, fastFail: false, shutdownSessions: false },
+    haproxy: {
+        checkIntervalMs: 1000,
+        downIntervalMs: 1000,
+        checkTimeoutMs: 2000,
+        fastFail: false,
+        shutdownSessions: false,
+        holdWithoutMaster: false,
+        markDownOnConnectError: false,
+    },
     replDisklessSyncDelay: 5,
     minReplicasMaxLag: 5,
 };
@@ -187,6 +213,19 @@ export interface RedisHaLayoutOptions {
     minReplicasToWrite?: number;
     replicaPriority?: number;
     disabledCommands?: string[];
+}
+
+/** Longest hold, safely under the 30 s client timeouts of the Amalgam8 services. */
+export const MAX_HOLD_WITHOUT_MASTER_MS = 25000;
+
+/**
+ * How long HAProxy holds a connection while no master is voted: Sentinel's detection plus the
+ * election, promotion and vote (a master is voted 0.7-1.7 s after down-after) with a margin for
+ * a slow one; 5 s with the recommended timings. A held connection goes on as soon as a master
+ * is voted (within HOLD_RECHECK_MS).
+ */
+export function holdWithoutMasterMs(s: SentinelTimings): number {
+    return Math.min(s.downAfterMilliseconds + 3000, MAX_HOLD_WITHOUT_MASTER_MS);
 }
 
 /** A complete layout from addresses plus defaults (recommendedTimings, Kubernetes paths). */
@@ -205,6 +244,7 @@ export function buildRedisHaLayout(o: RedisHaLayoutOptions): RedisHaLayout {
         disabledCommands: o.disabledCommands ?? ["FLUSHALL", "FLUSHDB"],
         haproxy: {
             ...t.haproxy,
+            holdWithoutMasterMs: t.haproxy.holdWithoutMaster ? holdWithoutMasterMs(t.sentinel) : 0,
             bind: o.haproxy?.bind ?? "0.0.0.0",
             port: o.haproxy?.port ?? 6379,
             healthPort: o.haproxy?.healthPort,
@@ -376,6 +416,7 @@ export function validateRedisHaLayout(layout: RedisHaLayout): string[] {
     checkInt(p, "haproxy.checkIntervalMs", h.checkIntervalMs, 100, 60000);
     checkInt(p, "haproxy.downIntervalMs", h.downIntervalMs, 50, 60000);
     checkInt(p, "haproxy.checkTimeoutMs", h.checkTimeoutMs, 100, 60000);
+    checkInt(p, "haproxy.holdWithoutMasterMs", h.holdWithoutMasterMs, 0, MAX_HOLD_WITHOUT_MASTER_MS, "a held connection must give up before the services' 30 s client timeouts");
     checkInt(p, "haproxy.connectTimeoutMs", h.connectTimeoutMs, 100, 60000);
     checkInt(p, "haproxy.clientTimeoutMs", h.clientTimeoutMs, 1000);
     checkInt(p, "haproxy.serverTimeoutMs", h.serverTimeoutMs, 1000);
@@ -558,7 +599,7 @@ function haproxyCfg(layout: RedisHaLayout): string {
     if (h.healthPort !== undefined) {
         out.push("frontend health", "    mode http", `    bind ${hostPort(h.bind, h.healthPort)}`, "    monitor-uri /healthz", "");
     }
-    out.push("frontend redis_master", `    bind ${hostPort(h.bind, h.port)}`, "    default_backend redis_master", "");
+    out.push(...holdChain(layout), "");
 
     layout.nodes.forEach((node, i) => {
         out.push(
@@ -576,7 +617,9 @@ function haproxyCfg(layout: RedisHaLayout): string {
         );
     });
 
-    const voted = (i: number): string => `{ srv_is_up(R${i}) } { nbsrv(sentinel_vote_${i}) ge ${q} }`;
+    // A killed master refuses connections: DOWN on the first refusal, not at the next check.
+    const markDown = h.markDownOnConnectError ? " observe layer4 error-limit 1 on-error mark-down" : "";
+    const voted = (i: number): string => votedMaster(layout, i, "");
     out.push(
         "backend redis_master",
         "    option tcp-check",
@@ -588,16 +631,62 @@ function haproxyCfg(layout: RedisHaLayout): string {
         "    tcp-check send QUIT\\r\\n",
         "    # No fallback: without a voted master the connection is refused, never load-balanced",
         "    # onto a node that merely claims role:master (a restarted or cut-off old master).",
+        // A connection refused by a dead master fails at once instead of after 1 s retries to it;
+        // the refusal marks the server DOWN, so the client's next connection is held.
+        ...(h.markDownOnConnectError ? ["    retries 0"] : []),
         ...layout.nodes.map((_, i) => `    tcp-request content accept if ${voted(i)}`),
         "    tcp-request content reject",
         ...layout.nodes.map((_, i) => `    use-server R${i} if ${voted(i)}`),
         ...layout.nodes.map(
             (node, i) =>
-                `    server R${i} ${hostPort(node.host, node.redisPort)} ${checkOpts}${h.shutdownSessions ? " on-marked-down shutdown-sessions" : ""}${serverOpts}`,
+                `    server R${i} ${hostPort(node.host, node.redisPort)} ${checkOpts}${markDown}${h.shutdownSessions ? " on-marked-down shutdown-sessions" : ""}${serverOpts}`,
         ),
         "",
     );
     return out.join("\n");
+}
+
+/** Node i is up as master AND a quorum of Sentinels names it (`backend` qualifies R<i> outside its backend). */
+function votedMaster(layout: RedisHaLayout, i: number, backend: "" | "redis_master/"): string {
+    return `{ srv_is_up(${backend}R${i}) } { nbsrv(sentinel_vote_${i}) ge ${layout.quorum} }`;
+}
+
+/** How often a held connection looks for a voted master again. */
+export const HOLD_RECHECK_MS = 250;
+
+/**
+ * The frontend, and the hops that hold a connection while no master is voted. HAProxy evaluates
+ * `tcp-request content` rules only when data arrives and when the inspect delay ends, so one
+ * long delay would keep every held connection for the whole delay. Instead each hop waits
+ * HOLD_RECHECK_MS, then hands the connection on to the next hop (an abstract socket of this
+ * HAProxy): a held connection reaches the new master at most HOLD_RECHECK_MS after the vote,
+ * and the last hop refuses it (backend redis_master) once holdWithoutMasterMs has passed.
+ */
+function holdChain(layout: RedisHaLayout): string[] {
+    const h = layout.haproxy;
+    const hops = h.holdWithoutMasterMs > 0 ? Math.ceil(h.holdWithoutMasterMs / HOLD_RECHECK_MS) : 0;
+    if (hops === 0) return ["frontend redis_master", `    bind ${hostPort(h.bind, h.port)}`, "    default_backend redis_master"];
+    const votedAny = layout.nodes.map((_, i) => votedMaster(layout, i, "redis_master/")).join(" || ");
+    // Abstract sockets are per network namespace: the port keeps two loopback HAProxies apart.
+    const hopAddress = (k: number): string => `abns@redis-hold-${h.port}-${k}`;
+    const out = [
+        `# Without a voted master a new connection is held up to ${ms(h.holdWithoutMasterMs)}, looked at again every ${ms(HOLD_RECHECK_MS)}.`,
+    ];
+    for (let k = 0; k < hops; k++) {
+        const last = k === hops - 1;
+        out.push(
+            k === 0 ? "frontend redis_master" : `frontend redis_hold_${k}`,
+            `    bind ${k === 0 ? hostPort(h.bind, h.port) : hopAddress(k)}`,
+            `    tcp-request inspect-delay ${ms(HOLD_RECHECK_MS)}`,
+            `    tcp-request content accept if ${votedAny}`,
+            "    tcp-request content accept if WAIT_END",
+            `    use_backend redis_master if ${votedAny}`,
+            `    default_backend ${last ? "redis_master" : `redis_hold_${k + 1}`}`,
+            "",
+        );
+        if (!last) out.push(`backend redis_hold_${k + 1}`, `    server next ${hopAddress(k + 1)}`, "");
+    }
+    return out.slice(0, -1);
 }
 
 // ---------------------------------------------------------------------------------------------

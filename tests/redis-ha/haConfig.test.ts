@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import {
@@ -14,6 +15,8 @@ import {
     SCRIPT_ENV,
     buildRedisHaLayout,
     chartBaselineTimings,
+    holdWithoutMasterMs,
+    HOLD_RECHECK_MS,
     kubernetesNodeAddresses,
     minimumFaultSpacingMs,
     preStopBudgetSeconds,
@@ -24,6 +27,7 @@ import {
     standaloneRedisLayout,
     validateRedisHaLayout,
 } from "../../components/redis/haConfig";
+import { ManagedProcess, freePorts, sleep, waitFor } from "../../tools/loopback/redisCluster";
 
 const loopbackNodes = [0, 1, 2].map((i) => ({ host: "127.0.0.1", redisPort: 6380 + i, sentinelPort: 26380 + i }));
 
@@ -156,13 +160,15 @@ describe("Redis HA config generator", () => {
     describe("haproxy.cfg", () => {
         it("checks role:master with fail-fast checks, cuts sessions of a DOWN server, listens on one address", () => {
             const cfg = renderRedisHaFiles(loopback())["haproxy.cfg"];
-            assert.deepEqual(section(cfg, "frontend redis_master"), ["bind 127.0.0.1:6379", "default_backend redis_master"]);
+            assert.equal(section(cfg, "frontend redis_master")[0], "bind 127.0.0.1:6379");
             const bk = section(cfg, "backend redis_master");
             assert.ok(bk.includes("tcp-check expect min-recv 40 string role:master"));
             assert.ok(bk.includes("tcp-check expect min-recv 5 string +OK"));
             for (let i = 0; i < 3; i++) {
                 assert.ok(
-                    bk.includes(`server R${i} 127.0.0.1:${6380 + i} check inter 1000ms downinter 100ms fall 1 rise 1 on-marked-down shutdown-sessions`),
+                    bk.includes(
+                        `server R${i} 127.0.0.1:${6380 + i} check inter 1000ms downinter 100ms fall 1 rise 1 observe layer4 error-limit 1 on-error mark-down on-marked-down shutdown-sessions`,
+                    ),
                     `server R${i} line`,
                 );
             }
@@ -176,6 +182,39 @@ describe("Redis HA config generator", () => {
             }
             const lastAccept = bk.map((l) => l.startsWith("tcp-request content accept")).lastIndexOf(true);
             assert.equal(bk[lastAccept + 1], "tcp-request content reject");
+            // Refused by a dead master: fail at once (the server goes DOWN with it) rather than retry it for 3 s.
+            assert.ok(bk.includes("retries 0"));
+        });
+
+        it("holds a new connection while no master is voted, looking again every 250 ms, then hands it to the refusing backend", () => {
+            const cfg = renderRedisHaFiles(loopback())["haproxy.cfg"];
+            const votedAny = [0, 1, 2].map((i) => `{ srv_is_up(redis_master/R${i}) } { nbsrv(sentinel_vote_${i}) ge 2 }`).join(" || ");
+            const hops = loopback().haproxy.holdWithoutMasterMs / HOLD_RECHECK_MS;
+            assert.equal(hops, 20);
+            for (let k = 0; k < hops; k++) {
+                const fe = section(cfg, k === 0 ? "frontend redis_master" : `frontend redis_hold_${k}`);
+                assert.deepEqual(fe, [
+                    k === 0 ? "bind 127.0.0.1:6379" : `bind abns@redis-hold-6379-${k}`,
+                    "tcp-request inspect-delay 250ms",
+                    `tcp-request content accept if ${votedAny}`,
+                    "tcp-request content accept if WAIT_END",
+                    `use_backend redis_master if ${votedAny}`,
+                    `default_backend ${k === hops - 1 ? "redis_master" : `redis_hold_${k + 1}`}`,
+                ]);
+                if (k > 0) assert.deepEqual(section(cfg, `backend redis_hold_${k}`), [`server next abns@redis-hold-6379-${k}`]);
+            }
+        });
+
+        it("holds longer than a failover takes and well under the services' 30 s client timeouts", () => {
+            // A master is voted 2.7-3.7 s after a kill with the recommended down-after of 2 s.
+            assert.equal(loopback().haproxy.holdWithoutMasterMs, 5000);
+            // Slower detection holds longer, never past the cap.
+            assert.equal(holdWithoutMasterMs({ ...recommendedTimings.sentinel, downAfterMilliseconds: 5000 }), 8000);
+            assert.equal(holdWithoutMasterMs({ ...recommendedTimings.sentinel, downAfterMilliseconds: 600000 }), 25000);
+            assert.match(validateRedisHaLayout(loopback({ haproxy: { ...loopback().haproxy, holdWithoutMasterMs: 30000 } })).join("\n"), /haproxy\.holdWithoutMasterMs: 30000 must be an integer in 0-25000/);
+            const refuse = renderRedisHaFiles(loopback({ haproxy: { ...loopback().haproxy, holdWithoutMasterMs: 0 } }))["haproxy.cfg"];
+            assert.deepEqual(section(refuse, "frontend redis_master"), ["bind 127.0.0.1:6379", "default_backend redis_master"]);
+            assert.doesNotMatch(refuse, /redis_hold|inspect-delay|WAIT_END/);
         });
 
         it("has one vote backend per node that authenticates and matches host AND port of the Sentinel reply", () => {
@@ -210,7 +249,7 @@ describe("Redis HA config generator", () => {
             assert.deepEqual(section(cfg, "frontend health"), ["mode http", "bind 0.0.0.0:8888", "monitor-uri /healthz"]);
             assert.ok(
                 section(cfg, "backend redis_master").includes(
-                    "server R2 redis-node-2.redis-nodes.a8.svc.cluster.local:6379 check inter 1000ms downinter 100ms fall 1 rise 1 on-marked-down shutdown-sessions resolvers dns resolve-prefer ipv4 init-addr libc,none",
+                    "server R2 redis-node-2.redis-nodes.a8.svc.cluster.local:6379 check inter 1000ms downinter 100ms fall 1 rise 1 observe layer4 error-limit 1 on-error mark-down on-marked-down shutdown-sessions resolvers dns resolve-prefer ipv4 init-addr libc,none",
                 ),
             );
             assert.ok(!/resolvers/.test(renderRedisHaFiles(loopback())["haproxy.cfg"]));
@@ -219,11 +258,122 @@ describe("Redis HA config generator", () => {
         it("the chart baseline has neither fast-fail checks nor shutdown-sessions", () => {
             const layout = buildRedisHaLayout({ nodes: loopbackNodes, timings: chartBaselineTimings, haproxy: { bind: "127.0.0.1" } });
             const files = renderRedisHaFiles(layout);
-            assert.doesNotMatch(files["haproxy.cfg"], /min-recv|shutdown-sessions|downinter/);
+            assert.doesNotMatch(files["haproxy.cfg"], /min-recv|shutdown-sessions|downinter|inspect-delay|observe layer4|retries/);
             assert.match(files["haproxy.cfg"], /tcp-check expect string role:master/);
             const s = lines(files["sentinel.conf"]);
             assert.ok(s.includes("sentinel down-after-milliseconds mymaster 10000"));
             assert.ok(s.includes("sentinel failover-timeout mymaster 180000"));
+        });
+    });
+
+    describe("haproxy.cfg on a real haproxy, in front of scripted Redis and Sentinel stand-ins", function () {
+        const holdMs = 1500;
+        let dir = "";
+        let haproxy: ManagedProcess | undefined;
+        let layout: RedisHaLayout;
+        const servers: net.Server[] = [];
+        let voteChecks = 0;
+
+        /** Answers inline commands the way the checks and a client expect; `sentinelFor` names a node as master. */
+        function standIn(port: number, sentinelFor?: number): Promise<net.Server> {
+            const bulk = (t: string): string => `$${Buffer.byteLength(t)}\r\n${t}\r\n`;
+            const srv = net.createServer((sock) => {
+                let buf = "";
+                sock.on("error", () => undefined);
+                sock.on("data", (d) => {
+                    buf += d.toString("latin1");
+                    let i: number;
+                    while ((i = buf.indexOf("\r\n")) >= 0) {
+                        const cmd = buf.slice(0, i).toLowerCase();
+                        buf = buf.slice(i + 2);
+                        if (cmd.startsWith("auth ")) sock.write("+OK\r\n");
+                        else if (cmd === "ping") sock.write("+PONG\r\n");
+                        else if (cmd === "info replication") sock.write(bulk("# Replication\r\nrole:master\r\nconnected_slaves:2\r\n"));
+                        else if (cmd.startsWith("sentinel get-master-addr-by-name") && sentinelFor !== undefined) {
+                            voteChecks++;
+                            sock.write(sentinelMasterReply(layout.nodes[sentinelFor]));
+                        }
+                        else if (cmd === "quit") sock.end("+OK\r\n");
+                        else sock.write("-ERR unknown\r\n");
+                    }
+                });
+            });
+            servers.push(srv);
+            return new Promise((resolve, reject) => {
+                srv.once("error", reject);
+                srv.listen(port, "127.0.0.1", () => resolve(srv));
+            });
+        }
+
+        /** Connects through HAProxy, sends PING; resolves with the reply (or "" when closed without one) and the time taken. */
+        function ping(): Promise<{ reply: string; ms: number }> {
+            const t0 = Date.now();
+            return new Promise((resolve) => {
+                let reply = "";
+                const sock = net.connect(layout.haproxy.port, "127.0.0.1", () => sock.write("PING\r\n"));
+                const done = (): void => {
+                    sock.destroy();
+                    resolve({ reply, ms: Date.now() - t0 });
+                };
+                sock.setTimeout(holdMs + 5000, done);
+                sock.on("data", (d) => {
+                    reply += d.toString();
+                    if (reply.includes("\r\n")) done();
+                });
+                sock.on("close", done);
+                sock.on("error", done);
+            });
+        }
+
+        before(async function () {
+            this.timeout(20000);
+            const ports = await freePorts(7);
+            const nodes = [0, 1, 2].map((i) => ({ host: "127.0.0.1", redisPort: ports[i], sentinelPort: ports[3 + i] }));
+            const built = buildRedisHaLayout({ nodes, bind: "127.0.0.1", haproxy: { bind: "127.0.0.1", port: ports[6] } });
+            layout = { ...built, haproxy: { ...built.haproxy, holdWithoutMasterMs: holdMs } };
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "haproxy-hold-"));
+            const cfg = path.join(dir, "haproxy.cfg");
+            fs.writeFileSync(cfg, renderRedisHaFiles(layout)["haproxy.cfg"]);
+            // Every Sentinel names node 0, whose Redis is not up yet: no voted master.
+            for (let s = 0; s < 3; s++) await standIn(nodes[s].sentinelPort, 0);
+            const child = spawn("haproxy", ["-db", "-f", cfg], { env: { PATH: process.env.PATH ?? "", [HAPROXY_PASSWORD_ENV]: "pw" }, stdio: "ignore", detached: true });
+            haproxy = new ManagedProcess("haproxy-hold", child);
+            await waitFor("haproxy to listen", 10000, async () => {
+                if (!haproxy?.running) throw new Error("haproxy exited");
+                return new Promise<boolean>((resolve) => {
+                    const s = net.connect(layout.haproxy.port, "127.0.0.1", () => (s.destroy(), resolve(true)));
+                    s.on("error", () => resolve(false));
+                });
+            });
+            // HAProxy starts with every server UP: let the first round of checks (spread over one
+            // interval) mark them as they are.
+            await waitFor("the first vote checks", 5000, async () => voteChecks >= 9);
+            await sleep(layout.haproxy.checkIntervalMs);
+        });
+
+        after(async function () {
+            this.timeout(20000);
+            await haproxy?.stop(3000);
+            await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+            if (dir) fs.rmSync(dir, { recursive: true, force: true });
+        });
+
+        it("holds a connection while no master is voted, then refuses it", async function () {
+            this.timeout(15000);
+            const r = await ping();
+            assert.equal(r.reply, "", "a connection reached a server although no master was voted");
+            assert.ok(r.ms >= holdMs - 200, `refused after ${r.ms} ms instead of being held for ${holdMs} ms`);
+        });
+
+        it("a held connection reaches the master that comes up while it waits, without waiting out the hold", async function () {
+            this.timeout(15000);
+            const pending = ping();
+            await sleep(200);
+            await standIn(layout.nodes[0].redisPort);
+            const r = await pending;
+            assert.equal(r.reply, "+PONG\r\n", `no reply after ${r.ms} ms`);
+            // Up about 100 ms after it listens (downinter), then at most one re-check period.
+            assert.ok(r.ms < 200 + 300 + HOLD_RECHECK_MS, `answered after ${r.ms} ms`);
         });
     });
 
@@ -232,14 +382,15 @@ describe("Redis HA config generator", () => {
             assert.ok(recommendedTimings.sentinel.downAfterMilliseconds >= 2000 && recommendedTimings.sentinel.downAfterMilliseconds <= 3000);
             assert.ok(recommendedTimings.sentinel.failoverTimeout <= 10000);
             assert.equal(recommendedTimings.replDisklessSyncDelay, 0);
-            assert.ok(recommendedTimings.haproxy.fastFail && recommendedTimings.haproxy.shutdownSessions);
+            assert.ok(recommendedTimings.haproxy.fastFail && recommendedTimings.haproxy.shutdownSessions && recommendedTimings.haproxy.markDownOnConnectError);
         });
 
         it("chart baseline: the redis-ha chart defaults", () => {
             assert.equal(chartBaselineTimings.sentinel.downAfterMilliseconds, 10000);
             assert.equal(chartBaselineTimings.sentinel.failoverTimeout, 180000);
             assert.equal(chartBaselineTimings.haproxy.checkIntervalMs, 1000);
-            assert.ok(!chartBaselineTimings.haproxy.fastFail && !chartBaselineTimings.haproxy.shutdownSessions);
+            assert.ok(!chartBaselineTimings.haproxy.fastFail && !chartBaselineTimings.haproxy.shutdownSessions && !chartBaselineTimings.haproxy.markDownOnConnectError);
+            assert.ok(!chartBaselineTimings.haproxy.holdWithoutMaster);
         });
 
         it("spaces crash faults by 2 x failover-timeout plus margin", () => {

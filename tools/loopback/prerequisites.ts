@@ -54,7 +54,7 @@ function onPath(bin: string): boolean {
     return spawnSync("sh", ["-c", 'command -v "$1"', "sh", bin], { stdio: "ignore" }).status === 0;
 }
 
-const DEBIAN_PACKAGES: Record<string, string> = JSON.parse(fs.readFileSync(path.join(__dirname, "debian-packages.json"), "utf8"));
+export const DEBIAN_PACKAGES: Record<string, string> = JSON.parse(fs.readFileSync(path.join(__dirname, "debian-packages.json"), "utf8"));
 
 const debianBinary = (bin: string): Prerequisite => {
     const pkg = DEBIAN_PACKAGES[bin];

@@ -27,8 +27,8 @@ const HAPROXY_UID = 99;
  * Redis that survives losing its master, behind ONE address: N Redis nodes (a StatefulSet with
  * AOF on PersistentVolumes, required anti-affinity), a Sentinel beside each (majority quorum),
  * and HAProxy in front that routes only to the node that reports `role:master` and that a
- * majority of Sentinels name. Every file comes from the pure generator in `haConfig.ts`, the
- * same one the loopback failover tests run.
+ * majority of Sentinels name. Every file comes from `haConfig.ts` (generated configs and
+ * settings.env, the scripts of `scripts/`), the same files the loopback failover tests run.
  */
 export class RedisHa extends pulumi.ComponentResource {
     /** Labels of the pods clients connect to (HAProxy). */

@@ -27,6 +27,7 @@ import {
     standaloneRedisLayout,
     validateRedisHaLayout,
 } from "../../components/redis/haConfig";
+import { HA_SCRIPT_SOURCES, SCRIPTS_DIR, STANDALONE_SCRIPT_SOURCES } from "../../components/redis/scripts";
 import { ManagedProcess, freePorts, sleep, waitFor } from "../../tools/loopback/redisCluster";
 
 const loopbackNodes = [0, 1, 2].map((i) => ({ host: "127.0.0.1", redisPort: 6380 + i, sentinelPort: 26380 + i }));
@@ -72,15 +73,35 @@ describe("Redis HA config generator", () => {
         it("renders exactly the files the StatefulSets and the policy pack use", () => {
             const files = renderRedisHaFiles(loopback());
             assert.deepEqual(Object.keys(files).sort(), [
+                "cluster.sh",
                 "haproxy.cfg",
                 "init.sh",
+                "lib.sh",
                 "prestop.sh",
                 "redis.conf",
                 "sentinel.conf",
+                "settings.env",
                 "start-redis.sh",
                 "start-sentinel.sh",
             ]);
             assert.deepEqual(Object.values(REDIS_HA_FILES).sort(), Object.keys(files).sort());
+        });
+
+        it("puts every file of components/redis/scripts into a shape unchanged; only settings.env depends on the layout", () => {
+            const shapes = [
+                { files: renderRedisHaFiles(k8s()), sources: HA_SCRIPT_SOURCES },
+                { files: renderStandaloneRedisFiles(standaloneRedisLayout({ host: "r" })), sources: STANDALONE_SCRIPT_SOURCES },
+            ];
+            const used = new Set<string>();
+            for (const { files, sources } of shapes) {
+                for (const [key, file] of Object.entries(sources)) {
+                    assert.equal(files[key], fs.readFileSync(path.join(SCRIPTS_DIR, file), "utf8"), `${key} differs from scripts/${file}`);
+                    used.add(file);
+                }
+            }
+            assert.deepEqual(fs.readdirSync(SCRIPTS_DIR).sort(), [...used].sort());
+            assert.deepEqual(renderRedisHaFiles(loopback())["init.sh"], renderRedisHaFiles(k8s())["init.sh"]);
+            assert.notEqual(renderRedisHaFiles(loopback())["settings.env"], renderRedisHaFiles(k8s())["settings.env"]);
         });
 
         it("never writes a password: secrets are the placeholder (configs) or ${AUTH} (HAProxy)", () => {
@@ -97,11 +118,14 @@ describe("Redis HA config generator", () => {
                 const auth = files["haproxy.cfg"].split("\n").filter((l) => /AUTH/.test(l) && !l.trim().startsWith("#"));
                 assert.ok(auth.length > 0);
                 for (const l of auth) assert.equal(l.trim(), `tcp-check send "AUTH \${${HAPROXY_PASSWORD_ENV}}"\\r\\n`);
-                // Scripts read the password from the file and hand it to redis-cli via the environment only.
-                for (const name of ["init.sh", "start-redis.sh", "start-sentinel.sh", "prestop.sh"]) {
-                    assert.doesNotMatch(files[name], /redis-cli[^\n]*\s-a\s/, `${name} passes the password on a command line`);
-                    assert.match(files[name], /REDISCLI_AUTH="\$REDIS_PASSWORD"/);
+                // Scripts read the password from the file and hand it to redis-cli via the environment only:
+                // lib.sh's rcli is the one place that runs redis-cli.
+                assert.match(files["lib.sh"], /REDISCLI_AUTH="\$REDIS_PASSWORD"/);
+                assert.doesNotMatch(files["lib.sh"], /redis-cli[^\n]*\s-a\s/, "lib.sh passes the password on a command line");
+                for (const name of ["cluster.sh", "init.sh", "start-redis.sh", "start-sentinel.sh", "prestop.sh"]) {
+                    assert.doesNotMatch(files[name], /redis-cli/, `${name} runs redis-cli itself instead of rcli`);
                 }
+                assert.doesNotMatch(files["settings.env"], /PASSWORD=|REDIS_PASSWORD/);
             }
         });
     });
@@ -452,12 +476,13 @@ describe("Redis HA config generator", () => {
     describe("standalone", () => {
         it("reuses redis.conf and init.sh without Sentinel and without min-replicas", () => {
             const files = renderStandaloneRedisFiles(standaloneRedisLayout({ host: "redis-0.redis.a8.svc.cluster.local" }));
-            assert.deepEqual(Object.keys(files).sort(), ["init.sh", "redis.conf", "start-redis.sh"]);
+            assert.deepEqual(Object.keys(files).sort(), ["init.sh", "lib.sh", "redis.conf", "settings.env", "start-redis.sh"]);
             const redis = lines(files["redis.conf"]);
             assert.ok(redis.includes("min-replicas-to-write 0"));
             assert.ok(redis.includes("appendonly yes"));
             assert.ok(redis.includes(`requirepass "${PASSWORD_PLACEHOLDER}"`));
-            assert.doesNotMatch(files["init.sh"] + files["start-redis.sh"], /SENTINEL get-master|sentinel\.conf|replica-priority 0/);
+            assert.doesNotMatch(files["init.sh"] + files["lib.sh"], /SENTINEL get-master|sentinel\.conf|SENTINEL_CONF|replica-priority 0/);
+            assert.doesNotMatch(files["settings.env"], /MASTER_NAME|QUORUM|NODE_/);
         });
     });
 
@@ -491,6 +516,23 @@ describe("Redis HA config generator", () => {
 
         // Ports on which nothing listens: no Sentinel answers, as in a fresh cluster.
         const quiet = [1, 2, 3].map((i) => ({ host: "127.0.0.1", redisPort: 9 + i * 1000, sentinelPort: 10 + i * 1000 }));
+
+        it("every variable the scripts read is set by settings.env, the scripts or the environment", () => {
+            // NAME=... at the start of a line or after `VAR=x ` (an assignment for one command).
+            const assigned = (text: string): string[] =>
+                [...text.matchAll(/^\s*(?:[A-Za-z_]+=[^ ]* )?([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]);
+            const read = (text: string): string[] =>
+                [...text.replace(/^\s*#.*$/gm, "").matchAll(/\$\{?([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]);
+            const standalone = renderStandaloneRedisFiles(standaloneRedisLayout({ host: "r" }));
+            // start-redis.sh's replica branch (it sources cluster.sh) never runs on a standalone node.
+            delete standalone["start-redis.sh"];
+            for (const [shape, files] of Object.entries({ ha: renderRedisHaFiles(k8s()), standalone })) {
+                const known = new Set([...assigned(Object.values(files).join("\n")), "HOSTNAME"]);
+                const scripts = Object.entries(files).filter(([name]) => name.endsWith(".sh"));
+                const missing = new Set(scripts.flatMap(([, text]) => read(text)).filter((v) => !known.has(v)));
+                assert.deepEqual([...missing], [], `${shape}: read but never set`);
+            }
+        });
 
         it("parse with sh -n", () => {
             const files = { ...renderRedisHaFiles(k8s()), ...renderStandaloneRedisFiles(standaloneRedisLayout({ host: "r" })) };
@@ -579,8 +621,10 @@ describe("Redis HA config generator", () => {
 
     describe("prestop.sh", () => {
         it("pauses writes, waits for replicas, then asks a Sentinel of another node to fail over, with bounded waits", () => {
-            const p = renderRedisHaFiles(loopback())["prestop.sh"];
-            const pause = p.search(/CLIENT PAUSE \d+ WRITE/);
+            const files = renderRedisHaFiles(loopback());
+            const p = files["prestop.sh"];
+            assert.match(files["settings.env"], /^PRESTOP_PAUSE_MS=\d+$/m);
+            const pause = p.search(/CLIENT PAUSE "\$PRESTOP_PAUSE_MS" WRITE/);
             const catchUp = p.indexOf("master_repl_offset");
             const failover = p.indexOf('SENTINEL FAILOVER "$MASTER_NAME"');
             assert.ok(pause > 0 && catchUp > pause && failover > catchUp, "order: pause, catch-up, failover");

@@ -1,5 +1,8 @@
 import { PolicyPack } from "@pulumi/policy";
 import { CATALOGUE } from "./catalogue";
+import { shareDeserializedInputs } from "./lib/deserializeOnce";
+
+shareDeserializedInputs();
 
 new PolicyPack("amalgam8-ha", {
     policies: CATALOGUE.map((e) => e.policy),

@@ -13,6 +13,7 @@ import {
 import { PolicyConfigJSONSchema } from "@pulumi/policy/schema";
 import { createHash } from "crypto";
 import { GroupVersionKind, K8sObject, asK8sObject, kindOf, nameOf, namespaceOf, parseTypeToken } from "./k8s";
+import { isSharedResult } from "./deserializeOnce";
 import { Entry, ResourceLike, StackModel } from "./model";
 
 export interface CommonConfig {
@@ -105,26 +106,47 @@ export interface StackRule<C> extends RuleBase {
  * pack's unknown-checking proxy, read without unwrapping them (so a value unknown during a preview
  * is still only reported by a rule that actually reads it).
  */
-let lastModel: { key: string; model: StackModel } | undefined;
+let lastModel: { key: string; urns: string[]; types: string[]; raws: unknown[]; model: StackModel } | undefined;
 
 const PROXY_TARGET = "__getSpecialProxyTarget";
+
+function rawOf(props: unknown): unknown {
+    return props && typeof props === "object" ? ((props as any)[PROXY_TARGET] ?? props) : props;
+}
 
 function contentKey(resources: readonly ResourceLike[]): string {
     const h = createHash("sha256");
     for (const r of resources) {
-        const props = r.props as Record<string, unknown> | undefined;
-        const raw = props && typeof props === "object" ? ((props as any)[PROXY_TARGET] ?? props) : props;
-        h.update(r.urn).update("\0").update(r.type).update("\0").update(JSON.stringify(raw) ?? "").update("\0");
+        h.update(r.urn).update("\0").update(r.type).update("\0").update(JSON.stringify(rawOf(r.props)) ?? "").update("\0");
     }
     return h.digest("hex");
 }
 
+/**
+ * With the deserialized inputs shared (lib/deserializeOnce.ts), the policies of one AnalyzeStack
+ * receive the very same objects: recognised by identity, without hashing every resource again.
+ * Objects built elsewhere (tests) may change between calls, so only shared results count.
+ */
+function sameObjects(resources: readonly ResourceLike[], last: NonNullable<typeof lastModel>): boolean {
+    if (resources.length !== last.raws.length) return false;
+    return resources.every((r, i) => {
+        const raw = rawOf(r.props);
+        return r.urn === last.urns[i] && r.type === last.types[i] && raw === last.raws[i] && isSharedResult(raw);
+    });
+}
+
 function stackModelOf(resources: ResourceLike[]): StackModel {
+    if (lastModel && sameObjects(resources, lastModel)) {
+        return lastModel.model;
+    }
     const key = contentKey(resources);
     if (lastModel?.key !== key) {
         lastModel = undefined; // a model that fails to build (an unknown value) is not kept
-        lastModel = { key, model: new StackModel(resources) };
+        lastModel = { key, urns: [], types: [], raws: [], model: new StackModel(resources) };
     }
+    lastModel.urns = resources.map((r) => r.urn);
+    lastModel.types = resources.map((r) => r.type);
+    lastModel.raws = resources.map((r) => rawOf(r.props));
     return lastModel.model;
 }
 
@@ -137,6 +159,20 @@ function gvkOf(type: string): GroupVersionKind | undefined {
 
 function schemaOf(properties: Properties | undefined): { properties: Properties } {
     return { properties: { ...(properties ?? {}), exemptions: EXEMPTIONS } };
+}
+
+/**
+ * `args.notApplicable` throws an Error the server catches only to read its reason; capturing its
+ * stack trace, for every policy that skips every resource, was the largest cost of skipping.
+ */
+function notApplicable(args: ResourceValidationArgs, reason: string): never {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+        return args.notApplicable(reason);
+    } finally {
+        Error.stackTraceLimit = limit;
+    }
 }
 
 export function resourceRule<C = {}>(rule: ResourceRule<C>): ResourceValidationPolicy & Rule {
@@ -152,14 +188,14 @@ export function resourceRule<C = {}>(rule: ResourceRule<C>): ResourceValidationP
             // Decided from the type token first: most rules skip most kinds without reading the object.
             const gvk = gvkOf(args.type);
             if (!gvk) {
-                args.notApplicable("not a Kubernetes object");
+                notApplicable(args, "not a Kubernetes object");
             }
             if (kinds && !kinds.has(args.props?.kind ?? gvk.kind)) {
-                args.notApplicable(`applies to ${rule.kinds!.join(", ")}`);
+                notApplicable(args, `applies to ${rule.kinds!.join(", ")}`);
             }
             const obj = asK8sObject(args.type, args.props);
             if (!obj) {
-                args.notApplicable("not a Kubernetes object");
+                notApplicable(args, "not a Kubernetes object");
             }
             const config = effectiveConfig<C>(schema.properties, args.getConfig<object>());
             if (isExempt(config.exemptions, obj)) {

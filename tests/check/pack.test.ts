@@ -1,6 +1,6 @@
 /**
- * The pack loads under `run-policy-pack` from its compiled output (as the CLI runs it) and
- * answers the Analyzer gRPC protocol. One pack process serves the whole file.
+ * The pack loads from its compiled output (under packLauncher.js, and under `run-policy-pack` as
+ * the CLI runs it) and answers the Analyzer gRPC protocol. One pack process serves the whole file.
  */
 import * as assert from "assert";
 import * as path from "path";
@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as os from "os";
 import { CATALOGUE } from "../../policy/catalogue";
 import { isPackBuildCurrent, sourceHash } from "../../tools/check/packBuild";
-import { PackInfo, PolicyPackProcess } from "../../tools/check/packRunner";
+import { PackInfo, PolicyPackProcess, RUN_POLICY_PACK } from "../../tools/check/packRunner";
 import { loadPolicyConfigFile, resolvePolicySettings } from "../../tools/check/policyConfig";
 import { CheckResource, loadManifests } from "../../tools/check/resources";
 import { GOOD, REPO, SEED } from "./helpers";
@@ -141,6 +141,29 @@ describe("policy pack over the Analyzer protocol", function () {
         const err = await new Promise<Error | null>((resolve) => client.analyze(req, (e) => resolve(e)));
         client.close();
         assert.match(String(err?.message), /more recent version of the Pulumi CLI/);
+    });
+});
+
+describe("policy pack under the CLI's own launcher (run-policy-pack)", function () {
+    this.timeout(300_000);
+
+    it("gives the same info and findings as under packLauncher.js", async () => {
+        const dir = path.join(REPO, "policy");
+        const seed = loadManifests(SEED);
+        const run = async (launcher?: string) => {
+            const pack = await PolicyPackProcess.start(dir, undefined, launcher);
+            try {
+                const info = await pack.info();
+                await pack.configure(resolvePolicySettings(info.policies, undefined));
+                return { info, resources: await pack.analyzeAll(seed), stack: await pack.analyzeStack(seed) };
+            } finally {
+                await pack.stop();
+            }
+        };
+        const cli = await run(RUN_POLICY_PACK);
+        const ours = await run();
+        assert.deepStrictEqual(ours, cli);
+        assert.ok(cli.resources.flat().length > 0 && cli.stack.length > 0);
     });
 });
 

@@ -1,14 +1,15 @@
 import * as assert from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseArgs } from "../../tools/check/args";
 import { REDACTED, redact, relativePath, renderObject, writeObjects } from "../../tools/check/out";
-import { toStructJs } from "../../tools/check/packRunner";
+import { launcherFor, toStructJs } from "../../tools/check/packRunner";
 import { exitCode, renderJson, renderText } from "../../tools/check/report";
 import { cliUrns, loadManifests, unwrapSecrets, withObject } from "../../tools/check/resources";
 import { validateSchema } from "../../tools/check/schema";
-import { GOOD } from "./helpers";
+import { GOOD, REPO } from "./helpers";
 
 describe("check argument parsing", () => {
     it("accepts --flag value and --flag=value", () => {
@@ -210,5 +211,62 @@ describe("manifest input", () => {
         assert.throws(() => loadManifests(dir), {
             message: `ConfigMap a/same is defined twice: ${path.join(dir, "a.yaml")} document 2 and ${path.join(dir, "b.yaml")} document 1 item 2`,
         });
+    });
+});
+
+describe("pack launcher", () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { lazyModule } = require("../../tools/check/lazyModule.js") as { lazyModule: (file: string) => () => boolean };
+
+    it("defers loading a module until its exports are first used, then forwards to it", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lazy-module-"));
+        const file = path.join(dir, "heavy.js");
+        const g = globalThis as { heavyLoads?: number };
+        try {
+            fs.writeFileSync(file, "globalThis.heavyLoads = (globalThis.heavyLoads || 0) + 1;\nexports.asset = { kind: 'asset' };\nexports.n = 2;\n");
+            const loaded = lazyModule(file);
+            const m = require(file);
+            assert.strictEqual(g.heavyLoads, undefined, "requiring the stand-in does not load the module");
+            assert.strictEqual(loaded(), false);
+            assert.deepStrictEqual(m.asset, { kind: "asset" });
+            assert.strictEqual(g.heavyLoads, 1);
+            assert.ok("n" in m);
+            assert.deepStrictEqual(Object.keys(m).sort(), ["asset", "n"]);
+            assert.strictEqual(require(file).asset, m.asset, "later requires get the real module");
+            assert.strictEqual(g.heavyLoads, 1, "loaded once");
+        } finally {
+            delete require.cache[file];
+            delete g.heavyLoads;
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("starts a compiled pack with it and a TypeScript pack with the SDK's run-policy-pack", () => {
+        assert.strictEqual(path.basename(launcherFor(path.join(REPO, "policy"))), "packLauncher.js");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ts-pack-"));
+        try {
+            fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "p", main: "index.ts" }));
+            fs.writeFileSync(path.join(dir, "index.ts"), "export {};\n");
+            assert.match(launcherFor(dir), /run-policy-pack$/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("exits 1 with the error when the pack fails to load", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "broken-pack-"));
+        try {
+            fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "p", main: "index.js" }));
+            fs.writeFileSync(path.join(dir, "index.js"), "throw new Error('rule table is broken');\n");
+            const r = spawnSync(process.execPath, [path.join(REPO, "tools", "check", "packLauncher.js"), "127.0.0.1:0", dir], {
+                encoding: "utf8",
+                timeout: 60_000,
+            });
+            assert.strictEqual(r.status, 1);
+            assert.strictEqual(r.stdout, "", "no port printed");
+            assert.match(r.stderr, /rule table is broken/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });

@@ -1,8 +1,13 @@
 import * as assert from "assert";
+import { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import { isSharedResult, sharedDeserialize } from "../../policy/lib/deserializeOnce";
 import { DEFAULTS, PROJECT, parseSettings } from "../../components/config";
 import { STACK_KEY_SOURCES, stackKeyOf } from "../../policy/lib/stackKeys";
 import { asK8sObject, intOrPercent, parseImage, parseTypeToken, podTemplateOf, typeToken } from "../../policy/lib/k8s";
-import { isExempt } from "../../policy/lib/policy";
+import { ResourceValidationArgs } from "@pulumi/policy";
+import { isExempt, resourceRule } from "../../policy/lib/policy";
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { deserializeProperties } = require("@pulumi/policy/deserialize");
 import {
     containerRedisRole,
     lastDirective,
@@ -159,5 +164,56 @@ describe("stack keys named in messages", () => {
         assert.strictEqual(stackKeyOf(urn, haproxy, "replicas"), "a8-control-plane:redis.haproxy.replicas");
         assert.strictEqual(stackKeyOf("urn:pulumi:manifests::a8-control-plane::kubernetes:apps/v1:Deployment::amalgam8/redis-haproxy", haproxy, "replicas"), undefined);
         assert.strictEqual(stackKeyOf(urn, haproxy, "serviceType"), undefined);
+    });
+});
+
+describe("deserialized inputs shared by the policies of one call", () => {
+    const struct = () => Struct.fromJavaScript({ kind: "Deployment", spec: { replicas: 2, template: { spec: { containers: [{ name: "a" }] } } } });
+
+    it("deserializes a request's Struct once, whichever policy asks, with the same content as before", () => {
+        const shared = sharedDeserialize(deserializeProperties);
+        const s = struct();
+        const first = shared(s, false);
+        assert.strictEqual(shared(s, false), first, "a second policy gets the same copy");
+        assert.deepStrictEqual(first, deserializeProperties(s, false));
+        assert.ok(isSharedResult(first));
+        assert.notStrictEqual(shared(struct(), false), first, "another request's Struct is its own copy");
+    });
+
+    it("leaves the secrets-preserving form (remediation) unshared, and wraps only once", () => {
+        const shared = sharedDeserialize(deserializeProperties);
+        const s = struct();
+        assert.notStrictEqual(shared(s, true), shared(s, true));
+        assert.strictEqual(sharedDeserialize(shared), shared);
+        assert.ok(!isSharedResult(deserializeProperties(s, false)));
+    });
+});
+
+describe("resource rules skipping an object", () => {
+    it("tell the engine why, and leave stack traces of later errors intact", () => {
+        const rule = resourceRule({
+            name: "t-deployments-only",
+            description: "test rule",
+            enforcementLevel: "advisory",
+            protectsAgainst: "-",
+            fix: "-",
+            amalgam8Specific: false,
+            kinds: ["Deployment"],
+            check: () => assert.fail("a ConfigMap is not checked"),
+        });
+        const args = {
+            type: "kubernetes:core/v1:ConfigMap",
+            urn: "urn:pulumi:t::p::kubernetes:core/v1:ConfigMap::c",
+            name: "c",
+            props: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" } },
+            getConfig: () => ({}),
+            notApplicable: (reason?: string): never => {
+                throw new Error(`not applicable: ${reason}`);
+            },
+        } as unknown as ResourceValidationArgs;
+        const limit = Error.stackTraceLimit;
+        assert.throws(() => (rule.validateResource as (a: ResourceValidationArgs, r: () => void) => void)(args, () => undefined), /not applicable: applies to Deployment/);
+        assert.strictEqual(Error.stackTraceLimit, limit);
+        assert.ok((new Error("later").stack ?? "").split("\n").length > 1);
     });
 });

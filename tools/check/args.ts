@@ -13,7 +13,7 @@ export interface CheckArgs {
 
 export const USAGE = `Usage: npm run check -- (--stack <name> | --manifests <file|dir|->) [options]
 
-Runs the amalgam8-ha policy pack the way the Pulumi CLI does (run-policy-pack + Analyzer gRPC)
+Runs the amalgam8-ha policy pack the way the Pulumi CLI does (own process + Analyzer gRPC)
 against the Kubernetes objects of a stack (the program run under the SDK mock monitor) or of
 YAML manifests, after validating every object against the Kubernetes OpenAPI schema.
 

@@ -22,7 +22,13 @@ function defaultPolicyConfig(args: CheckArgs): string | undefined {
     return choosePolicyConfig(POLICY_CONFIG_DIR, args).file;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { lazyModule }: { lazyModule: (file: string) => () => boolean } = require("./lazyModule");
+
 async function programResources(args: CheckArgs): Promise<{ title: string; load: () => Promise<CheckResource[]> }> {
+    // @pulumi/pulumi loads the TypeScript compiler (0.4 CPU s) for closure serialization, which a
+    // program run under the mock monitor never does: load it only if something does use it.
+    lazyModule(require.resolve("@pulumi/pulumi/typescript-shim"));
     // Loaded on demand: the program runtime (@pulumi/pulumi) is not needed for manifests.
     const { loadStackConfig } = await import("../program/stackConfig");
     const { runProgram } = await import("../program/runProgram");

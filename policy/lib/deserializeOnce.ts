@@ -1,0 +1,45 @@
+/**
+ * @pulumi/policy deserializes a resource's properties once per policy: every resource policy of an
+ * Analyze call and every stack policy of an AnalyzeStack call converts the same protobuf Struct
+ * again, which is most of the pack's time on large inputs. Its server calls `deserializeProperties`
+ * through the module's exports at each use, so replacing that export with one that remembers its
+ * result per Struct object (the request's own, dropped with it) lets the policies of one call share
+ * one copy. Rules only read their inputs (the stack model was already shared by all stack rules),
+ * and each policy still gets its own unknown-checking proxy, so what a policy sees and reports is
+ * unchanged. The secrets-preserving form (`proxySecrets`, remediation only) is not shared.
+ */
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const deserializeModule: { deserializeProperties?: Deserialize } = require("@pulumi/policy/deserialize");
+
+type Deserialize = ((struct: object, proxySecrets: boolean) => Record<string, unknown>) & { readonly shared?: true };
+
+/** Every result handed out by a shared deserializer: the same object stands for the same content. */
+const sharedResults = new WeakSet<object>();
+
+export function isSharedResult(props: unknown): boolean {
+    return typeof props === "object" && props !== null && sharedResults.has(props);
+}
+
+/** `deserialize` with one result per Struct object for the plain (non-secret) form. */
+export function sharedDeserialize(deserialize: Deserialize): Deserialize {
+    if (deserialize.shared) return deserialize;
+    const seen = new WeakMap<object, Record<string, unknown>>();
+    const shared = (struct: object, proxySecrets: boolean): Record<string, unknown> => {
+        if (proxySecrets || struct === null || typeof struct !== "object") return deserialize(struct, proxySecrets);
+        let props = seen.get(struct);
+        if (!props) {
+            props = deserialize(struct, false);
+            seen.set(struct, props);
+            sharedResults.add(props);
+        }
+        return props;
+    };
+    return Object.assign(shared, { shared: true as const });
+}
+
+/** Installs it; a @pulumi/policy without that export runs as before, only slower. */
+export function shareDeserializedInputs(): boolean {
+    if (typeof deserializeModule.deserializeProperties !== "function") return false;
+    deserializeModule.deserializeProperties = sharedDeserialize(deserializeModule.deserializeProperties);
+    return true;
+}

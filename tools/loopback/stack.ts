@@ -153,29 +153,55 @@ async function startStandalone(stack: RenderedStack, statefulSet: K8sObject): Pr
         [SCRIPT_ENV.dataDir]: paths.dataDir,
         [SCRIPT_ENV.passwordFile]: paths.passwordFile,
     };
-    const log = path.join(dir, "redis.log");
-    let proc: ManagedProcess | undefined;
-    const start = async (): Promise<void> => {
+    const substitutions = [
+        `redis (standalone): the rendered ${REDIS_HA_FILES.redisConf} via init.sh, with --port ${port} --bind 127.0.0.1 on the command line (its own port and all interfaces in the pod)`,
+        `redis (standalone): ${[...mounts.keys()].join(", ")} mounted from temp dirs (ConfigMap files, Secret items, the data volume)`,
+    ];
+    return startOneNode({ mode: "standalone", dir, port, password, substitutions }, async (log) => {
         const init = launch("redis-standalone/init", "sh", [path.join(paths.templateDir, REDIS_HA_FILES.init), "redis"], { env, logFile: log }).process;
         if (!(await init.waitExit(15000)) || (await init.exited) !== 0) throw new Error(`init.sh of the standalone node failed: ${tailFile(log, 10)}`);
-        proc = launch("redis-standalone", "redis-server", [path.join(paths.configDir, REDIS_HA_FILES.redisConf), "--port", String(port), "--bind", "127.0.0.1"], { env, logFile: log }).process;
-        await waitPing({ host: "127.0.0.1", port }, password as string, proc, log);
+        return launch("redis-standalone", "redis-server", [path.join(paths.configDir, REDIS_HA_FILES.redisConf), "--port", String(port), "--bind", "127.0.0.1"], { env, logFile: log }).process;
+    });
+}
+
+async function startExternal(password: string): Promise<LoopbackRedis> {
+    const dir = makeTempDir("a8-redis-external");
+    const [port] = await freePorts(1);
+    const substitutions = [`redis (external): a plain redis-server on 127.0.0.1:${port} with the stack's redisPassword stands for the managed endpoint`];
+    return startOneNode({ mode: "external", dir, port, password, substitutions }, async (log) => {
+        // In a 0600 file, not on the command line where ps would show it.
+        fs.writeFileSync(path.join(dir, "redis.conf"), `port ${port}\nbind 127.0.0.1\ndir "${dir}"\nrequirepass "${password}"\nappendonly yes\nsave ""\n`, { mode: 0o600 });
+        return launch("redis-external", "redis-server", [path.join(dir, "redis.conf")], { env: { PATH: process.env.PATH ?? "" }, logFile: log }).process;
+    });
+}
+
+/**
+ * One redis-server on 127.0.0.1:port that `launchNode` starts (again on restart), its files in
+ * `dir`: started and answering PING, or stopped and its dir removed before the error is thrown.
+ */
+async function startOneNode(
+    node: { mode: "standalone" | "external"; dir: string; port: number; password: string; substitutions: string[] },
+    launchNode: (logFile: string) => Promise<ManagedProcess>,
+): Promise<LoopbackRedis> {
+    const log = path.join(node.dir, "redis.log");
+    const endpoint = { host: "127.0.0.1", port: node.port };
+    let proc: ManagedProcess | undefined;
+    const start = async (): Promise<void> => {
+        proc = await launchNode(log);
+        await waitPing(endpoint, node.password, proc, log);
     };
     try {
         await start();
     } catch (e) {
         await proc?.stop(1000);
-        removeTempDir(dir);
+        removeTempDir(node.dir);
         throw e;
     }
     return {
-        mode: "standalone",
-        endpoint: { host: "127.0.0.1", port },
-        password,
-        substitutions: [
-            `redis (standalone): the rendered ${REDIS_HA_FILES.redisConf} via init.sh, with --port ${port} --bind 127.0.0.1 on the command line (its own port and all interfaces in the pod)`,
-            `redis (standalone): ${[...mounts.keys()].join(", ")} mounted from temp dirs (ConfigMap files, Secret items, the data volume)`,
-        ],
+        mode: node.mode,
+        endpoint,
+        password: node.password,
+        substitutions: node.substitutions,
         async restart() {
             // appendfsync everysec: what was acknowledged more than a second ago must survive a crash.
             await sleep(1100);
@@ -185,43 +211,7 @@ async function startStandalone(stack: RenderedStack, statefulSet: K8sObject): Pr
         },
         async stop() {
             await proc?.stop(5000);
-            removeTempDir(dir);
-        },
-    };
-}
-
-async function startExternal(password: string): Promise<LoopbackRedis> {
-    const dir = makeTempDir("a8-redis-external");
-    const [port] = await freePorts(1);
-    const log = path.join(dir, "redis.log");
-    let proc: ManagedProcess | undefined;
-    const start = async (): Promise<void> => {
-        // In a 0600 file, not on the command line where ps would show it.
-        fs.writeFileSync(path.join(dir, "redis.conf"), `port ${port}\nbind 127.0.0.1\ndir "${dir}"\nrequirepass "${password}"\nappendonly yes\nsave ""\n`, { mode: 0o600 });
-        proc = launch("redis-external", "redis-server", [path.join(dir, "redis.conf")], { env: { PATH: process.env.PATH ?? "" }, logFile: log }).process;
-        await waitPing({ host: "127.0.0.1", port }, password, proc, log);
-    };
-    try {
-        await start();
-    } catch (e) {
-        await proc?.stop(1000);
-        removeTempDir(dir);
-        throw e;
-    }
-    return {
-        mode: "external",
-        endpoint: { host: "127.0.0.1", port },
-        password,
-        substitutions: [`redis (external): a plain redis-server on 127.0.0.1:${port} with the stack's redisPassword stands for the managed endpoint`],
-        async restart() {
-            await sleep(1100);
-            proc?.signal("SIGKILL");
-            await proc?.waitExit(5000);
-            await start();
-        },
-        async stop() {
-            await proc?.stop(5000);
-            removeTempDir(dir);
+            removeTempDir(node.dir);
         },
     };
 }

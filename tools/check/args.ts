@@ -1,5 +1,6 @@
 /** Command-line parsing for `npm run check`. Every mistake is an InputError (exit 2). */
 import { InputError } from "../errors";
+import { scanFlags } from "../flags";
 
 export interface CheckArgs {
     stack?: string;
@@ -42,35 +43,12 @@ const BOOL_FLAGS = new Set(["--json", "--help", "-h"]);
 
 export function parseArgs(argv: string[]): CheckArgs {
     const out: CheckArgs = { json: false, help: false };
-    const seen = new Set<string>();
-    for (let i = 0; i < argv.length; i++) {
-        let flag = argv[i];
-        let value: string | undefined;
-        const eq = flag.indexOf("=");
-        if (flag.startsWith("--") && eq > 0) {
-            value = flag.slice(eq + 1);
-            flag = flag.slice(0, eq);
-        }
-        if (BOOL_FLAGS.has(flag)) {
-            if (value !== undefined) throw new InputError(`${flag} takes no value`);
+    for (const { flag, value } of scanFlags(argv, VALUE_FLAGS, BOOL_FLAGS)) {
+        if (value === undefined) {
             if (flag === "--json") out.json = true;
             else out.help = true;
             continue;
         }
-        if (!VALUE_FLAGS.has(flag)) {
-            throw new InputError(flag.startsWith("-") ? `unknown flag ${flag} (see --help)` : `unexpected argument "${flag}" (see --help)`);
-        }
-        if (value === undefined) {
-            const next = argv[i + 1];
-            if (next === undefined || (next.startsWith("--") && next.length > 2)) {
-                throw new InputError(`${flag} needs a value`);
-            }
-            value = next;
-            i++;
-        }
-        if (value === "") throw new InputError(`${flag} needs a value`);
-        if (seen.has(flag)) throw new InputError(`${flag} given twice`);
-        seen.add(flag);
         switch (flag) {
             case "--stack":
                 out.stack = value;

@@ -1,5 +1,6 @@
 /** Command-line parsing for `npm run smoke`. Every mistake is an InputError (exit 2). */
 import { InputError } from "../errors";
+import { scanFlags } from "../flags";
 
 export type OutputFormat = "table" | "json" | "markdown";
 
@@ -75,17 +76,8 @@ function integer(flag: string, value: string, min: number, max: number): number 
 
 export function parseArgs(argv: readonly string[]): SmokeArgs {
     const out: SmokeArgs = { format: "table", timeoutSeconds: 30, help: false };
-    const seen = new Set<string>();
-    for (let i = 0; i < argv.length; i++) {
-        let flag = argv[i];
-        let value: string | undefined;
-        const eq = flag.indexOf("=");
-        if (flag.startsWith("--") && eq > 0) {
-            value = flag.slice(eq + 1);
-            flag = flag.slice(0, eq);
-        }
-        if (BOOL_FLAGS.has(flag)) {
-            if (value !== undefined) throw new InputError(`${flag} takes no value`);
+    for (const { flag, value } of scanFlags(argv, VALUE_FLAGS, BOOL_FLAGS)) {
+        if (value === undefined) {
             if (flag === "--json" || flag === "--markdown") {
                 const format = flag === "--json" ? "json" : "markdown";
                 if (out.format !== "table" && out.format !== format) throw new InputError("give only one of --json or --markdown");
@@ -95,18 +87,6 @@ export function parseArgs(argv: readonly string[]): SmokeArgs {
             }
             continue;
         }
-        if (!VALUE_FLAGS.has(flag)) {
-            throw new InputError(flag.startsWith("-") ? `unknown flag ${flag} (see --help)` : `unexpected argument "${flag}" (see --help)`);
-        }
-        if (value === undefined) {
-            const next = argv[i + 1];
-            if (next === undefined || (next.startsWith("--") && next.length > 2)) throw new InputError(`${flag} needs a value`);
-            value = next;
-            i++;
-        }
-        if (value === "") throw new InputError(`${flag} needs a value`);
-        if (seen.has(flag)) throw new InputError(`${flag} given twice`);
-        seen.add(flag);
         switch (flag) {
             case "--stack":
                 if (!STACK_NAME.test(value)) throw new InputError(`--stack "${value}" is not a stack name (letters, digits, '-', '_', '.', '/')`);

@@ -23,6 +23,7 @@ import { Amalgam8Variant, PATCH_SERIES_DIR } from "../loopback/prerequisites";
 import { sleep, waitFor } from "../loopback/process";
 import { RedisHaCluster } from "../loopback/redisCluster";
 import { LoopbackControlPlane, startRenderedControlPlane } from "../loopback/stack";
+import { requestJson } from "../smoke/http";
 
 const USAGE = "usage: npm run bench:control-plane [-- --images upstream|patched] [--kills N] [--no-freeze] [--json]";
 
@@ -377,23 +378,10 @@ interface Answer {
 
 async function call(method: string, url: string, body?: unknown): Promise<Answer> {
     try {
-        const res = await fetch(url, {
-            method,
-            headers: body === undefined ? { accept: "application/json" } : { accept: "application/json", "content-type": "application/json" },
-            body: body === undefined ? undefined : JSON.stringify(body),
-            signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
-        });
-        const text = await res.text();
-        let parsed: unknown;
-        try {
-            parsed = text === "" ? undefined : JSON.parse(text);
-        } catch {
-            parsed = undefined;
-        }
-        return { status: res.status, body: parsed };
+        const { status, body: parsed } = await requestJson(method, url, { body, timeoutMs: CLIENT_TIMEOUT_MS });
+        return { status, body: parsed };
     } catch (e) {
-        const err = e as Error;
-        return { error: err.cause instanceof Error ? err.cause.message : err.message };
+        return { error: (e as Error).message };
     }
 }
 

@@ -3,10 +3,57 @@ import { Http, HttpAnswer } from "./ruleLedger";
 
 /**
  * The controller serves a token whose namespace claim is "admin" in the tenant this header names
- * (400 missing_namespace_header without it); naming the token's own tenant keeps every request in
- * the tenant the sidecar journey uses.
+ * (400 missing_namespace_header without it); the registry has no such rule: "admin" is a tenant
+ * like any other. Naming the token's own tenant keeps both services in the same one.
  */
-const CONTROLLER_NAMESPACE_HEADER = "A8-Namespace";
+export const CONTROLLER_NAMESPACE_HEADER = "A8-Namespace";
+
+/** The `namespace` claim of a JWT; undefined for no token or a trusted-mode token. */
+export function tenantOf(token: string | undefined): string | undefined {
+    const claims = token === undefined ? null : jwt.decode(token);
+    return claims !== null && typeof claims === "object" && typeof claims.namespace === "string" ? claims.namespace : undefined;
+}
+
+export interface JsonAnswer {
+    readonly status: number;
+    /** The parsed JSON body; undefined when empty or not JSON. */
+    readonly body: any;
+    readonly text: string;
+}
+
+/**
+ * One JSON request as a sidecar makes it: bearer token and tenant header when given, no redirect
+ * followed, bounded by timeoutMs. A request that gets no answer throws `<METHOD> <url>: <why>`.
+ */
+export async function requestJson(method: string, url: string, options: { body?: unknown; token?: string; timeoutMs: number }): Promise<JsonAnswer> {
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (options.body !== undefined) headers["content-type"] = "application/json";
+    if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+    const tenant = tenantOf(options.token);
+    if (tenant !== undefined) headers[CONTROLLER_NAMESPACE_HEADER] = tenant;
+    let res: Response;
+    try {
+        res = await fetch(url, {
+            method,
+            headers,
+            body: options.body === undefined ? undefined : JSON.stringify(options.body),
+            redirect: "manual",
+            signal: AbortSignal.timeout(options.timeoutMs),
+        });
+    } catch (e) {
+        const err = e as Error;
+        const why = err.name === "TimeoutError" ? `no answer within ${options.timeoutMs} ms` : err.cause instanceof Error ? err.cause.message : err.message;
+        throw new Error(`${method} ${url}: ${why}`);
+    }
+    const text = await res.text().catch(() => "");
+    let body: unknown;
+    try {
+        body = text === "" ? undefined : JSON.parse(text);
+    } catch {
+        body = undefined;
+    }
+    return { status: res.status, body, text };
+}
 
 /**
  * JSON over HTTP against one base URL (a function when it can change, e.g. a restarted
@@ -14,33 +61,9 @@ const CONTROLLER_NAMESPACE_HEADER = "A8-Namespace";
  */
 export function httpClient(baseUrl: string | (() => string), token: string | undefined, timeoutMs: number): Http {
     const base = typeof baseUrl === "string" ? () => baseUrl : baseUrl;
-    const claims = token === undefined ? null : jwt.decode(token);
-    const tenant = claims !== null && typeof claims === "object" && typeof claims.namespace === "string" ? claims.namespace : undefined;
     return async (method, path, body): Promise<HttpAnswer> => {
-        const headers: Record<string, string> = { accept: "application/json" };
-        if (token !== undefined) headers.authorization = `Bearer ${token}`;
-        if (tenant !== undefined) headers[CONTROLLER_NAMESPACE_HEADER] = tenant;
-        if (body !== undefined) headers["content-type"] = "application/json";
-        let res: Response;
-        try {
-            res = await fetch(base() + path, {
-                method,
-                headers,
-                body: body === undefined ? undefined : JSON.stringify(body),
-                signal: AbortSignal.timeout(timeoutMs),
-            });
-        } catch (e) {
-            const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-            const why = (e as Error).name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : cause?.code ?? cause?.message ?? (e as Error).message;
-            throw new Error(`${method} ${path}: ${why}`);
-        }
-        const text = await res.text().catch(() => "");
-        let parsed: unknown = text;
-        try {
-            parsed = text === "" ? undefined : JSON.parse(text);
-        } catch {
-            // not JSON: keep the text
-        }
-        return { status: res.status, body: parsed };
+        const answer = await requestJson(method, base() + path, { body, token, timeoutMs });
+        // Not JSON: keep the text, for the messages.
+        return { status: answer.status, body: answer.body ?? (answer.text === "" ? undefined : answer.text) };
     };
 }

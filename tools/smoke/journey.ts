@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "crypto";
 import * as jwt from "jsonwebtoken";
+import { JsonAnswer, requestJson } from "./http";
 
 export interface JourneyTarget {
     readonly controllerUrl: string;
@@ -41,20 +42,9 @@ const MAX_REQUEST_MS = 5000;
 /** The rule and instance TTL are short so that leftovers of a killed run expire on their own. */
 const INSTANCE_TTL_S = 60;
 
-/**
- * The controller serves a token whose namespace claim is "admin" in the tenant this header names
- * (400 missing_namespace_header without it); the registry has no such rule: "admin" is a tenant
- * like any other. The journey names the token's own tenant, so both services act in the same one.
- */
-const CONTROLLER_NAMESPACE_HEADER = "A8-Namespace";
-
 class StepFailed extends Error {}
 
-interface Response {
-    readonly status: number;
-    readonly body: any;
-    readonly text: string;
-}
+type Response = JsonAnswer;
 
 function claimsOf(token: string): jwt.JwtPayload {
     const claims = jwt.decode(token);
@@ -78,36 +68,15 @@ export async function runSidecarJourney(target: JourneyTarget, options: JourneyO
     // A JWT names its tenant; a trusted-mode token is the tenant itself and gets no forged twin.
     const claims = target.token === undefined ? null : jwt.decode(target.token);
     const isJwt = claims !== null && typeof claims === "object";
-    const tenant = isJwt ? claims.namespace : undefined;
     let until = deadline;
     const request = async (method: string, url: string, body?: unknown, token: string | undefined = target.token): Promise<Response> => {
         const remaining = until - Date.now();
         if (remaining <= 0) throw new StepFailed(`${method} ${url}: the journey ran out of time`);
-        const headers: Record<string, string> = { accept: "application/json" };
-        if (body !== undefined) headers["content-type"] = "application/json";
-        if (token !== undefined) headers.authorization = `Bearer ${token}`;
-        if (token !== undefined && typeof tenant === "string") headers[CONTROLLER_NAMESPACE_HEADER] = tenant;
-        let res: globalThis.Response;
         try {
-            res = await fetch(url, {
-                method,
-                headers,
-                body: body === undefined ? undefined : JSON.stringify(body),
-                redirect: "manual",
-                signal: AbortSignal.timeout(Math.min(MAX_REQUEST_MS, remaining)),
-            });
+            return await requestJson(method, url, { body, token, timeoutMs: Math.min(MAX_REQUEST_MS, remaining) });
         } catch (e) {
-            const err = e as Error;
-            throw new StepFailed(`${method} ${url}: ${err.cause instanceof Error ? err.cause.message : err.message}`);
+            throw new StepFailed((e as Error).message);
         }
-        const text = await res.text();
-        let parsed: unknown;
-        try {
-            parsed = text === "" ? undefined : JSON.parse(text);
-        } catch {
-            parsed = undefined;
-        }
-        return { status: res.status, body: parsed, text };
     };
     const expectStatus = (what: string, res: Response, ...allowed: number[]): void => {
         if (!allowed.includes(res.status)) throw new StepFailed(`${what}: HTTP ${res.status} ${res.text.slice(0, 200).trim()}`);

@@ -54,7 +54,7 @@ export const REDIS_HA_FILES = {
     preStop: "prestop.sh",
 } as const;
 
-export const DEFAULT_MASTER_NAME = "mymaster";
+const DEFAULT_MASTER_NAME = "mymaster";
 
 export interface RedisNodeAddress {
     /** Stable name or IP under which the node is announced and reached. */

@@ -109,7 +109,7 @@ function series(name: string, ms: Measured[]): Series {
 }
 
 /** `count` objects: copies of the good fixture, one namespace per copy, the last copy cut short. */
-export function generateManifests(count: number, dir: string): void {
+function generateManifests(count: number, dir: string): void {
     const docs: Record<string, any>[] = [];
     for (const f of fs.readdirSync(GOOD).sort()) {
         for (const d of YAML.parseAllDocuments(fs.readFileSync(path.join(GOOD, f), "utf8"))) {

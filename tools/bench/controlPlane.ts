@@ -236,9 +236,9 @@ export interface BenchResult {
     wrongByKind: Record<string, number>;
 }
 
-export const isFailed = (r: RequestRecord): boolean => r.status === undefined || r.status < 200 || r.status > 299;
+const isFailed = (r: RequestRecord): boolean => r.status === undefined || r.status < 200 || r.status > 299;
 
-export function percentile(xs: number[], p: number): number {
+function percentile(xs: number[], p: number): number {
     if (xs.length === 0) return 0;
     const s = [...xs].sort((a, b) => a - b);
     return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
@@ -295,7 +295,7 @@ export function summary(r: BenchResult): Record<string, unknown> {
 }
 
 /** Goals of the issue; the kills are judged apart from the freeze (10 s without any Redis). */
-export function goals(r: BenchResult): { goal: string; met: boolean }[] {
+function goals(r: BenchResult): { goal: string; met: boolean }[] {
     const kills = r.perFault.slice(1).filter((f) => f.fault?.kind === "kill");
     const s = summary(r) as any;
     const common = [
@@ -355,7 +355,7 @@ const log = (msg: string): void => {
 };
 
 /** Builds (or finds up to date) the binaries of a variant with tools/amalgam8/build.sh. */
-export function buildImages(images: Amalgam8Variant): void {
+function buildImages(images: Amalgam8Variant): void {
     const args = [path.join(REPO_ROOT, "tools", "amalgam8", "build.sh"), ...(images === "patched" ? ["--patches", path.join(REPO_ROOT, PATCH_SERIES_DIR)] : [])];
     const r = spawnSync("bash", args, { stdio: ["ignore", process.stderr, process.stderr], timeout: 15 * 60 * 1000 });
     if (r.status !== 0) throw new Error(`tools/amalgam8/build.sh ${args.slice(1).join(" ")} failed (exit ${String(r.status)})`);

@@ -38,7 +38,7 @@ export function sourceHash(dir = POLICY_DIR): string {
 }
 
 /** The source hash the output in `<dir>/bin` was built from, if any. */
-export function builtHash(dir = POLICY_DIR): string | undefined {
+function builtHash(dir = POLICY_DIR): string | undefined {
     try {
         return fs.readFileSync(path.join(dir, OUT, HASH_FILE), "utf8").trim();
     } catch {

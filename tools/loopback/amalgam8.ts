@@ -179,7 +179,7 @@ export interface Confinement {
 }
 
 /** What the kubelet derives from the pod and container security contexts (the image sets no USER). */
-export function confinementOf(container: IContainer, pod: IPodSpec): Confinement {
+function confinementOf(container: IContainer, pod: IPodSpec): Confinement {
     const c = container.securityContext ?? {};
     const p = pod.securityContext ?? {};
     if (c.privileged) throw new SpecError(`container ${container.name}: privileged containers are not run here`);
@@ -203,7 +203,7 @@ export function confinementOf(container: IContainer, pod: IPodSpec): Confinement
 }
 
 /** The container port a port reference (number or name) means; throws for an unknown name. */
-export function containerPortOf(container: IContainer, ref: number | string, what: string): number {
+function containerPortOf(container: IContainer, ref: number | string, what: string): number {
     if (typeof ref === "number") return ref;
     if (/^\d+$/.test(ref)) return Number(ref);
     const p = (container.ports ?? []).find((x) => x.name === ref);
@@ -222,7 +222,7 @@ function probePort(container: IContainer, probe: IProbe, kind: ProbeKind): numbe
 }
 
 /** The seconds a liveness probe gives a starting container before the kubelet kills it. */
-export function livenessBudgetSeconds(probe: IProbe | undefined): number | undefined {
+function livenessBudgetSeconds(probe: IProbe | undefined): number | undefined {
     if (!probe) return undefined;
     return (probe.initialDelaySeconds ?? 0) + (probe.periodSeconds ?? 10) * (probe.failureThreshold ?? 3);
 }

@@ -26,7 +26,7 @@ export const AMALGAM8_BINARY: Record<Amalgam8Service, string> = { controller: "a
 const variantDirs = new Map<Amalgam8Variant, string>();
 
 /** The folder build.sh lays a variant out in (it owns that location; asked once per run). */
-export function amalgam8VariantDir(variant: Amalgam8Variant): string {
+function amalgam8VariantDir(variant: Amalgam8Variant): string {
     let dir = variantDirs.get(variant);
     if (dir === undefined) {
         const r = spawnSync("bash", [path.join(REPO_ROOT, BUILD_SCRIPT), "--variant-dir", variant], { encoding: "utf8" });

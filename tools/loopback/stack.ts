@@ -48,7 +48,7 @@ function workloadsOf(stack: RenderedStack): K8sObject[] {
 }
 
 /** The value of `key` in the rendered Secret `name` (stringData or base64 data). */
-export function renderedSecretValue(stack: RenderedStack, name: string, key: string): string | undefined {
+function renderedSecretValue(stack: RenderedStack, name: string, key: string): string | undefined {
     const s = stack.objects.find((o) => o.kind === "Secret" && o.metadata?.name === name);
     if (!s) return undefined;
     if (typeof s.stringData?.[key] === "string") return s.stringData[key];
@@ -217,7 +217,7 @@ async function startOneNode(
 }
 
 /** Starts the Redis the stack renders; see the file comment. */
-export async function startRenderedRedis(stack: RenderedStack): Promise<LoopbackRedis> {
+async function startRenderedRedis(stack: RenderedStack): Promise<LoopbackRedis> {
     const { mode, workload } = redisModeOf(stack);
     requirePrerequisites([PREREQUISITES.redisServer, PREREQUISITES.redisCli], `The loopback Redis (${mode})`);
     if (mode === "external") {

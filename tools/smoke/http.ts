@@ -6,10 +6,10 @@ import { Http, HttpAnswer } from "./ruleLedger";
  * (400 missing_namespace_header without it); the registry has no such rule: "admin" is a tenant
  * like any other. Naming the token's own tenant keeps both services in the same one.
  */
-export const CONTROLLER_NAMESPACE_HEADER = "A8-Namespace";
+const CONTROLLER_NAMESPACE_HEADER = "A8-Namespace";
 
 /** The `namespace` claim of a JWT; undefined for no token or a trusted-mode token. */
-export function tenantOf(token: string | undefined): string | undefined {
+function tenantOf(token: string | undefined): string | undefined {
     const claims = token === undefined ? null : jwt.decode(token);
     return claims !== null && typeof claims === "object" && typeof claims.namespace === "string" ? claims.namespace : undefined;
 }

@@ -53,7 +53,7 @@ function claimsOf(token: string): jwt.JwtPayload {
 }
 
 /** The claims of `token` signed with a random secret: what the services must refuse. */
-export function forgedToken(token: string): string {
+function forgedToken(token: string): string {
     const claims = claimsOf(token);
     return jwt.sign(claims, randomBytes(32).toString("hex"), { algorithm: "HS256", noTimestamp: !("iat" in claims) });
 }

@@ -29,7 +29,7 @@ export interface StackTargets {
 const IN_CLUSTER_URL = /^http:\/\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.svc(\.[a-z0-9.-]+)?:(\d+)\/?$/;
 
 /** `http://<service>.<namespace>.svc.cluster.local:<port>` (the `controllerUrl`/`registryUrl` outputs). */
-export function parseInClusterUrl(key: string, url: string): ForwardedService {
+function parseInClusterUrl(key: string, url: string): ForwardedService {
     const m = IN_CLUSTER_URL.exec(url);
     if (!m) throw new InputError(`stack output ${key} "${url}" is not an in-cluster Service URL (http://<service>.<namespace>.svc.cluster.local:<port>)`);
     return { service: m[1], namespace: m[3], port: Number(m[6]) };

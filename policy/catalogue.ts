@@ -4,21 +4,37 @@
  * docs/policies.md are all derived from this list.
  */
 import { EnforcementLevel, PolicyConfigSchema } from "@pulumi/policy";
+import { amalgam8Policies } from "./policies/amalgam8";
 import { haPolicies } from "./policies/ha";
 import { hygienePolicies } from "./policies/hygiene";
 import { redisPolicies } from "./policies/redis";
 import { reliabilityPolicies } from "./policies/reliability";
 import { securityPolicies } from "./policies/security";
+import { servicePolicies } from "./policies/services";
 import { Rule } from "./lib/policy";
 
-export type Category = "ha" | "redis" | "reliability" | "security" | "hygiene";
+/** One per module of policies/; a rule's id starts with its category's prefix. */
+export type Category = "ha" | "redis" | "amalgam8" | "reliability" | "services" | "security" | "hygiene";
 
 export const CATEGORY_TITLES: Record<Category, string> = {
     ha: "High availability",
     redis: "Redis",
+    amalgam8: "Amalgam8",
     reliability: "Reliability",
+    services: "Services",
     security: "Security",
     hygiene: "Hygiene",
+};
+
+/** The id prefix of each category's rules (`ha-min-replicas`, `sec-redis-auth`). */
+export const CATEGORY_PREFIXES: Record<Category, string> = {
+    ha: "ha",
+    redis: "redis",
+    amalgam8: "a8",
+    reliability: "rel",
+    services: "svc",
+    security: "sec",
+    hygiene: "hyg",
 };
 
 export interface CatalogueEntry {
@@ -53,7 +69,9 @@ function entries(category: Category, rules: Rule[]): CatalogueEntry[] {
 export const CATALOGUE: readonly CatalogueEntry[] = [
     ...entries("ha", haPolicies),
     ...entries("redis", redisPolicies),
+    ...entries("amalgam8", amalgam8Policies),
     ...entries("reliability", reliabilityPolicies),
+    ...entries("services", servicePolicies),
     ...entries("security", securityPolicies),
     ...entries("hygiene", hygienePolicies),
 ];
@@ -61,7 +79,10 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
 /** Settings a policy takes in policy/config/<stack>.json besides its level (`exemptions` for all). */
 function settingsText(e: CatalogueEntry): string {
     const props = Object.entries(e.configSchema?.properties ?? {});
-    return props.filter(([k]) => k !== "exemptions").map(([k, s]) => `\`${k}\` (${JSON.stringify(s.default)})`).join(", ");
+    return props
+        .filter(([k]) => k !== "exemptions")
+        .map(([k, s]) => `\`${k}\` (${JSON.stringify(s.default)})`)
+        .join(", ");
 }
 
 function cell(text: string): string {
@@ -78,7 +99,8 @@ export function rulesMarkdown(): string {
         out.push("|---|---|---|---|---|---|---|");
         for (const e of rows) {
             out.push(
-                `| \`${e.id}\` | ${e.enforcementLevel} | ${cell(e.checks)} | ${cell(e.protectsAgainst)} | ${cell(e.fix)} | ${e.amalgam8Specific ? "yes" : "no"} | ${cell(settingsText(e))} |`,
+                `| \`${e.id}\` | ${e.enforcementLevel} | ${cell(e.checks)} | ${cell(e.protectsAgainst)} | ${cell(e.fix)} | ` +
+                    `${e.amalgam8Specific ? "yes" : "no"} | ${cell(settingsText(e))} |`,
             );
         }
         out.push("");

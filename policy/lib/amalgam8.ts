@@ -2,7 +2,8 @@
  * Amalgam8 control-plane specifics: which pods are the controller and the registry, and how they
  * are told where their state lives (env `A8_X` or flag `--x`).
  */
-import { Container, PodTemplate, containersOf, imageName } from "./k8s";
+import { imageName } from "./image";
+import { Container, PodTemplate, commandWords, containersOf } from "./k8s";
 
 export type A8Role = "controller" | "registry";
 
@@ -61,9 +62,7 @@ export function a8Container(pod: PodTemplate, role: A8Role): Container | undefin
 export function flagValue(c: Container, envName: string): string | undefined {
     const base = envName.replace(/^A8_/, "").toLowerCase();
     const names = new Set([base, base.replace(/_/g, "-")]);
-    const args = [...(Array.isArray(c.command) ? c.command : []), ...(Array.isArray(c.args) ? c.args : [])].filter(
-        (a): a is string => typeof a === "string",
-    );
+    const args = commandWords(c);
     let found: string | undefined;
     for (let i = 0; i < args.length; i++) {
         const m = /^--?([a-z_-]+)(?:=(.*))?$/i.exec(args[i]);
@@ -71,4 +70,18 @@ export function flagValue(c: Container, envName: string): string | undefined {
         found = m[2] !== undefined ? m[2] : args[i + 1];
     }
     return found;
+}
+
+/** A host or port given as a Kubernetes env reference, `$(REDIS_SERVICE_HOST)`. */
+const ENV_REF = String.raw`\$\([A-Z0-9_]+\)`;
+const CONTROLLER_ADDRESS = new RegExp(String.raw`^rediss?://(?:[^@/]*@)?(${ENV_REF}|[^:/]+)(?::(${ENV_REF}|\d+))?(/\d*)?$`);
+const REGISTRY_ADDRESS = new RegExp(String.raw`^(${ENV_REF}|[^:/]+)(?::(${ENV_REF}|\d+))?$`);
+
+/**
+ * The Redis endpoint as each service reads it: the controller a `redis://host:port` URL, the
+ * registry a bare `host:port` it dials directly. Undefined when the service would not accept it.
+ */
+export function parseRedisAddress(role: A8Role, value: string): { host: string; port?: string } | undefined {
+    const m = (role === "controller" ? CONTROLLER_ADDRESS : REGISTRY_ADDRESS).exec(value.trim());
+    return m ? { host: m[1], port: m[2] } : undefined;
 }

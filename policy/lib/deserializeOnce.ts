@@ -8,7 +8,6 @@
  * and each policy still gets its own unknown-checking proxy, so what a policy sees and reports is
  * unchanged. The secrets-preserving form (`proxySecrets`, remediation only) is not shared.
  */
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const deserializeModule: { deserializeProperties?: Deserialize } = require("@pulumi/policy/deserialize");
 
 type Deserialize = ((struct: object, proxySecrets: boolean) => Record<string, unknown>) & { readonly shared?: true };

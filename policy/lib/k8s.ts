@@ -2,6 +2,8 @@
  * Kubernetes object helpers shared by the policies: type tokens, references, pod specs.
  * Objects arrive as plain JSON (resource inputs), so everything here is defensive about shape.
  */
+import { REPLICATED_KINDS, WORKLOAD_KINDS } from "./kinds";
+
 
 /** A Kubernetes object as a plain JSON value. */
 export type K8sObject = Record<string, any>;
@@ -96,11 +98,6 @@ export function labelsOf(obj: K8sObject | undefined): Record<string, string> {
     return l && typeof l === "object" ? (l as Record<string, string>) : {};
 }
 
-export const WORKLOAD_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "Pod"];
-
-/** Workloads that keep a number of long-running replicas (what HA rules count). */
-export const REPLICATED_KINDS = ["Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"];
-
 export interface PodTemplate {
     /** The pod spec (`spec` for a Pod, the template's spec otherwise). */
     spec: Record<string, any>;
@@ -126,6 +123,18 @@ export function podTemplateOf(obj: K8sObject): PodTemplate | undefined {
 }
 
 export type Container = Record<string, any>;
+
+/** How findings name a container. */
+export function containerName(c: Container): string {
+    return typeof c.name === "string" ? c.name : "<unnamed>";
+}
+
+/** `command` then `args`: what the container runs, word by word. */
+export function commandWords(c: Container): string[] {
+    return [...(Array.isArray(c.command) ? c.command : []), ...(Array.isArray(c.args) ? c.args : [])].filter(
+        (word): word is string => typeof word === "string",
+    );
+}
 
 export function containersOf(podSpec: Record<string, any>): Container[] {
     return Array.isArray(podSpec.containers) ? podSpec.containers : [];
@@ -157,40 +166,6 @@ export function containerPorts(c: Container): Record<string, any>[] {
     return Array.isArray(c.ports) ? c.ports : [];
 }
 
-export interface ImageRef {
-    /** Everything before the tag/digest, e.g. `docker.io/bitnami/redis`. */
-    repository: string;
-    tag?: string;
-    digest?: string;
-}
-
-/** Splits `registry:5000/team/app:1.2@sha256:...` into repository, tag and digest. */
-export function parseImage(image: string): ImageRef {
-    let rest = image.trim();
-    let digest: string | undefined;
-    const at = rest.indexOf("@");
-    if (at >= 0) {
-        digest = rest.slice(at + 1);
-        rest = rest.slice(0, at);
-    }
-    let tag: string | undefined;
-    const lastColon = rest.lastIndexOf(":");
-    if (lastColon > rest.lastIndexOf("/")) {
-        tag = rest.slice(lastColon + 1);
-        rest = rest.slice(0, lastColon);
-    }
-    return { repository: rest, tag, digest };
-}
-
-/** Last path segment of the image repository, lower-cased: `bitnami/redis:7` -> `redis`. */
-export function imageName(image: unknown): string {
-    if (typeof image !== "string") {
-        return "";
-    }
-    const repo = parseImage(image).repository;
-    return repo.slice(repo.lastIndexOf("/") + 1).toLowerCase();
-}
-
 /** Resolves an int-or-percent against a total, rounding like the named controller does. */
 export function intOrPercent(value: unknown, total: number, round: "up" | "down"): number | undefined {
     if (typeof value === "number") {
@@ -208,22 +183,3 @@ export function intOrPercent(value: unknown, total: number, round: "up" | "down"
     }
     return undefined;
 }
-
-/** Kinds the API server stores without a namespace. */
-export const CLUSTER_SCOPED_KINDS = new Set([
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "StorageClass",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "CustomResourceDefinition",
-    "PriorityClass",
-    "ValidatingWebhookConfiguration",
-    "MutatingWebhookConfiguration",
-    "APIService",
-    "IngressClass",
-    "RuntimeClass",
-    "CSIDriver",
-    "VolumeSnapshotClass",
-]);

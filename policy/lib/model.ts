@@ -7,7 +7,6 @@ import {
     Container,
     K8sObject,
     PodTemplate,
-    REPLICATED_KINDS,
     allContainersOf,
     asK8sObject,
     declaredReplicas,
@@ -17,6 +16,7 @@ import {
     podTemplateOf,
     refOf,
 } from "./k8s";
+import { REPLICATED_KINDS } from "./kinds";
 import { LabelSelector, matchesLabelSelector, matchesMapSelector } from "./selector";
 import { RedisRole, podRedisRole } from "./redis";
 import { A8Role, a8RoleOf } from "./amalgam8";
@@ -116,7 +116,10 @@ export class StackModel {
             const id = `${e.kind}/${e.namespace}/${e.name}`;
             if (!this.byId.has(id)) this.byId.set(id, e);
         }
-        const hpas = groupBy(this.ofKind("HorizontalPodAutoscaler"), (h) => `${h.namespace}/${h.obj.spec?.scaleTargetRef?.kind}/${h.obj.spec?.scaleTargetRef?.name}`);
+        const hpas = groupBy(
+            this.ofKind("HorizontalPodAutoscaler"),
+            (h) => `${h.namespace}/${h.obj.spec?.scaleTargetRef?.kind}/${h.obj.spec?.scaleTargetRef?.name}`,
+        );
         for (const e of this.entries) {
             const pod = podTemplateOf(e.obj);
             if (!pod) {
@@ -158,6 +161,13 @@ export class StackModel {
         return this.workloads.filter((w) => REPLICATED_KINDS.includes(w.kind));
     }
 
+    /** Replicated workloads that serve without holding state: the Amalgam8 services, Redis proxies, other Service-backed pods. */
+    statelessServing(): Workload[] {
+        return this.replicated().filter(
+            (w) => w.a8Role !== undefined || w.redisRole === "proxy" || (w.redisRole === undefined && this.servicesFor(w).length > 0),
+        );
+    }
+
     find(kind: string, namespace: string, name: string): Entry | undefined {
         return this.byId.get(`${kind}/${namespace}/${name}`);
     }
@@ -178,7 +188,9 @@ export class StackModel {
     }
 
     pdbsFor(w: Workload): Entry[] {
-        return this.ofKindIn("PodDisruptionBudget", w.namespace).filter((p) => matchesLabelSelector(p.obj.spec?.selector as LabelSelector, w.pod.labels));
+        return this.ofKindIn("PodDisruptionBudget", w.namespace).filter((p) =>
+            matchesLabelSelector(p.obj.spec?.selector as LabelSelector, w.pod.labels),
+        );
     }
 
     pdbTargets(pdb: Entry): Workload[] {
@@ -186,7 +198,9 @@ export class StackModel {
     }
 
     networkPoliciesFor(w: Workload): Entry[] {
-        return this.ofKindIn("NetworkPolicy", w.namespace).filter((n) => matchesLabelSelector(n.obj.spec?.podSelector as LabelSelector, w.pod.labels));
+        return this.ofKindIn("NetworkPolicy", w.namespace).filter((n) =>
+            matchesLabelSelector(n.obj.spec?.podSelector as LabelSelector, w.pod.labels),
+        );
     }
 
     /**

@@ -117,7 +117,12 @@ function rawOf(props: unknown): unknown {
 function contentKey(resources: readonly ResourceLike[]): string {
     const h = createHash("sha256");
     for (const r of resources) {
-        h.update(r.urn).update("\0").update(r.type).update("\0").update(JSON.stringify(rawOf(r.props)) ?? "").update("\0");
+        h.update(r.urn)
+            .update("\0")
+            .update(r.type)
+            .update("\0")
+            .update(JSON.stringify(rawOf(r.props)) ?? "")
+            .update("\0");
     }
     return h.digest("hex");
 }
@@ -175,7 +180,7 @@ function notApplicable(args: ResourceValidationArgs, reason: string): never {
     }
 }
 
-export function resourceRule<C = {}>(rule: ResourceRule<C>): ResourceValidationPolicy & Rule {
+export function resourceRule<C = object>(rule: ResourceRule<C>): ResourceValidationPolicy & Rule {
     const schema = schemaOf(rule.properties);
     const kinds = rule.kinds ? new Set(rule.kinds) : undefined;
     return {
@@ -206,7 +211,7 @@ export function resourceRule<C = {}>(rule: ResourceRule<C>): ResourceValidationP
     };
 }
 
-export function stackRule<C = {}>(rule: StackRule<C>): StackValidationPolicy & Rule {
+export function stackRule<C = object>(rule: StackRule<C>): StackValidationPolicy & Rule {
     const schema = schemaOf(rule.properties);
     return {
         about: aboutOf(rule),

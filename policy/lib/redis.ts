@@ -1,5 +1,5 @@
 /**
- * Recognising Redis pods and reading Redis/Sentinel configuration text.
+ * Recognising Redis pods: what each container does for Redis, and on which ports it speaks it.
  *
  * Redis is recognised by what runs, not only by labels: an image whose repository ends in
  * `redis`, or a container listening on 6379, or the recommended label `app.kubernetes.io/name: redis`.
@@ -7,38 +7,34 @@
  * or a proxy in front (HAProxy on 6379). Exposure and network rules treat all three as Redis;
  * persistence, replication and auth rules only concern data nodes.
  */
-import { Container, PodTemplate, containerPorts, containersOf, imageName } from "./k8s";
+import { imageName } from "./image";
+import { Container, PodTemplate, commandWords, containerPorts, containersOf } from "./k8s";
+import type { Workload } from "./model";
 
 export type RedisRole = "server" | "sentinel" | "proxy";
-export type ContainerRedisRole = RedisRole | undefined;
 
 const PROXY_IMAGE = /(^|[-_])(haproxy|envoy|twemproxy|nutcracker|predixy|nginx)($|[-_])|redis-?proxy/;
 
-export const REDIS_PORT = 6379;
-export const SENTINEL_PORT = 26379;
-
-function commandLine(c: Container): string {
-    const parts = [...(Array.isArray(c.command) ? c.command : []), ...(Array.isArray(c.args) ? c.args : [])];
-    return parts.filter((p) => typeof p === "string").join(" ");
-}
+const REDIS_PORT = 6379;
+const SENTINEL_PORT = 26379;
 
 function listensOn(c: Container, port: number): boolean {
     return containerPorts(c).some((p) => p?.containerPort === port);
 }
 
-export function isRedisImage(image: unknown): boolean {
+function isRedisImage(image: unknown): boolean {
     const n = imageName(image);
     return n.endsWith("redis") && !PROXY_IMAGE.test(n);
 }
 
-export function isProxyImage(image: unknown): boolean {
+function isProxyImage(image: unknown): boolean {
     return PROXY_IMAGE.test(imageName(image));
 }
 
 /** What one container does for Redis, if anything. */
-export function containerRedisRole(c: Container): ContainerRedisRole {
+export function containerRedisRole(c: Container): RedisRole | undefined {
     const name = typeof c.name === "string" ? c.name.toLowerCase() : "";
-    const cmd = commandLine(c).toLowerCase();
+    const cmd = commandWords(c).join(" ").toLowerCase();
     const redisImage = isRedisImage(c.image) || imageName(c.image) === "redis-sentinel";
     if (isProxyImage(c.image)) {
         return listensOn(c, REDIS_PORT) || name.includes("redis") || name.includes("haproxy") ? "proxy" : undefined;
@@ -81,113 +77,35 @@ export function serverContainers(pod: PodTemplate): Container[] {
     return containersOf(pod.spec).filter((c) => containerRedisRole(c) === "server");
 }
 
-/** One `directive arg...` line of redis.conf / sentinel.conf; the directive is lower-cased. */
-export interface ConfDirective {
-    name: string;
-    args: string[];
-}
-
-/** Splits a config line into words, honouring single and double quotes. */
-function words(line: string): string[] {
-    const out: string[] = [];
-    const re = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g;
-    let m: RegExpExecArray | null;
-    while ((m = re.exec(line)) !== null) {
-        const w = m[1] ?? m[2] ?? m[3];
-        if (m[3] !== undefined && m[3].startsWith("#")) {
-            // Redis has no trailing comments, but a stray one must not read as a value.
-            break;
-        }
-        out.push(w);
-    }
-    return out;
-}
-
-/** Parses redis.conf / sentinel.conf text tolerantly: comments, blank lines, any case, CRLF. */
-export function parseConf(text: unknown): ConfDirective[] {
-    if (typeof text !== "string") {
-        return [];
-    }
-    const out: ConfDirective[] = [];
-    for (const raw of text.split(/\r?\n/)) {
-        const line = raw.trim();
-        if (line === "" || line.startsWith("#")) {
-            continue;
-        }
-        const w = words(line);
-        if (w.length > 0) {
-            out.push({ name: w[0].toLowerCase(), args: w.slice(1) });
-        }
-    }
-    return out;
-}
-
-/**
- * Directives given on the command line: `redis-server /etc/redis.conf --appendonly yes
- * --requirepass "$(PW)"`, also inside `sh -c "..."` strings.
- */
-export function parseArgDirectives(c: Container): ConfDirective[] {
-    const text = commandLine(c);
-    const out: ConfDirective[] = [];
-    const tokens = words(text.replace(/\\\n/g, " "));
-    for (let i = 0; i < tokens.length; i++) {
-        const t = tokens[i];
-        if (!t.startsWith("--") || t.length <= 2) {
-            continue;
-        }
-        const [flag, inline] = t.slice(2).split("=", 2);
-        const args: string[] = [];
-        if (inline !== undefined) {
-            args.push(inline);
-        } else {
-            while (i + 1 < tokens.length && !tokens[i + 1].startsWith("--") && !/^(&&|;|\|\|)$/.test(tokens[i + 1])) {
-                args.push(tokens[++i]);
+/** Ports (numbers and names) on which a workload speaks the Redis or Sentinel protocol. */
+export function redisPortsOf(w: Workload): Set<number | string> {
+    const out = new Set<number | string>([REDIS_PORT, SENTINEL_PORT]);
+    for (const c of containersOf(w.pod.spec)) {
+        const role = containerRedisRole(c);
+        for (const p of containerPorts(c)) {
+            const redisLike =
+                p?.containerPort === REDIS_PORT || p?.containerPort === SENTINEL_PORT || /redis|sentinel/i.test(String(p?.name ?? ""));
+            // Data nodes and Sentinels speak Redis on every port; a proxy only on its Redis ports.
+            if (role === "server" || role === "sentinel" || (role === "proxy" && redisLike)) {
+                if (typeof p?.containerPort === "number") out.add(p.containerPort);
+                if (typeof p?.name === "string") out.add(p.name);
             }
         }
-        out.push({ name: flag.toLowerCase(), args });
     }
     return out;
 }
 
-export function lastDirective(ds: ConfDirective[], name: string): ConfDirective | undefined {
-    const n = name.toLowerCase();
-    for (let i = ds.length - 1; i >= 0; i--) {
-        if (ds[i].name === n) {
-            return ds[i];
-        }
+/** Whether the redis container of a data node mounts a PersistentVolumeClaim (its data survives a restart). */
+export function keepsDataOnClaim(w: Workload): boolean {
+    const claimNames = new Set<string>();
+    for (const t of Array.isArray(w.obj.spec?.volumeClaimTemplates) ? w.obj.spec.volumeClaimTemplates : []) {
+        if (typeof t?.metadata?.name === "string") claimNames.add(t.metadata.name);
     }
-    return undefined;
-}
-
-export interface SentinelMonitor {
-    master: string;
-    host: string;
-    port: string;
-    quorum: number;
-}
-
-/** `sentinel monitor <name> <host> <port> <quorum>` lines. */
-export function sentinelMonitors(ds: ConfDirective[]): SentinelMonitor[] {
-    const out: SentinelMonitor[] = [];
-    for (const d of ds) {
-        if (d.name === "sentinel" && (d.args[0] ?? "").toLowerCase() === "monitor" && d.args.length >= 5) {
-            const q = Number(d.args[4]);
-            out.push({ master: d.args[1], host: d.args[2], port: d.args[3], quorum: Number.isInteger(q) ? q : NaN });
-        }
+    for (const v of Array.isArray(w.pod.spec.volumes) ? w.pod.spec.volumes : []) {
+        // A single-replica workload may use a pre-created claim.
+        if (v?.persistentVolumeClaim && typeof v.name === "string" && w.replicas <= 1) claimNames.add(v.name);
     }
-    return out;
-}
-
-/** `sentinel <sub> <master> ...` (e.g. auth-pass) for a given sub-command. */
-export function sentinelSub(ds: ConfDirective[], sub: string): ConfDirective[] {
-    return ds.filter((d) => d.name === "sentinel" && (d.args[0] ?? "").toLowerCase() === sub);
-}
-
-/** Whether a data key of a ConfigMap/Secret holds Sentinel rather than Redis configuration. */
-export function isSentinelConfKey(key: string): boolean {
-    return /sentinel/i.test(key) && /\.conf$/i.test(key);
-}
-
-export function isRedisConfKey(key: string): boolean {
-    return /\.conf$/i.test(key) && !isSentinelConfKey(key) && !/haproxy|nginx|envoy/i.test(key);
+    return serverContainers(w.pod).some((c) =>
+        (Array.isArray(c.volumeMounts) ? c.volumeMounts : []).some((m: any) => claimNames.has(m?.name)),
+    );
 }

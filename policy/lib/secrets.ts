@@ -3,13 +3,13 @@
  * and access tokens whose issuers give them a fixed, documented prefix.
  */
 
-export interface SecretPattern {
+interface SecretPattern {
     /** What the value is, for the message. */
     what: string;
     pattern: RegExp;
 }
 
-export const SECRET_VALUE_PATTERNS: readonly SecretPattern[] = [
+const SECRET_VALUE_PATTERNS: readonly SecretPattern[] = [
     { what: "a PEM private key", pattern: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----/ },
     { what: "a GitHub token", pattern: /\b(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b/ },
     { what: "a GitLab token", pattern: /\bglpat-[A-Za-z0-9_-]{20,}\b/ },

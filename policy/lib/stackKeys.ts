@@ -29,7 +29,11 @@ function apiService(role: "controller" | "registry"): Source[] {
             component: "amalgam8:index:ApiService",
             kind: "HorizontalPodAutoscaler",
             name: role,
-            keys: { replicas: `${role}.autoscaling.minReplicas`, minReplicas: `${role}.autoscaling.minReplicas`, maxReplicas: `${role}.autoscaling.maxReplicas` },
+            keys: {
+                replicas: `${role}.autoscaling.minReplicas`,
+                minReplicas: `${role}.autoscaling.minReplicas`,
+                maxReplicas: `${role}.autoscaling.maxReplicas`,
+            },
         },
         { component: "amalgam8:index:ApiService", kind: "Service", name: role, keys: { serviceType: "serviceType" } },
     ];
@@ -40,13 +44,13 @@ export const STACK_KEY_SOURCES: readonly Source[] = [
     ...apiService("controller"),
     ...apiService("registry"),
     {
-        component: "amalgam8:redis:RedisHa",
+        component: "amalgam8:redis:RedisProxy",
         kind: "Deployment",
         name: "redis-haproxy",
         keys: { replicas: "redis.haproxy.replicas", image: "redis.haproxy.image", resources: "redis.haproxy.resources" },
     },
     {
-        component: "amalgam8:redis:RedisHa",
+        component: "amalgam8:redis:RedisNodes",
         kind: "StatefulSet",
         name: "redis-node",
         keys: { replicas: "redis.nodes", image: "redis.image", resources: "redis.resources", storage: "redis.storageSize" },

@@ -4,3 +4,9 @@
 export function plural(n: number, singular: string, pluralForm = `${singular}s`): string {
     return `${n} ${n === 1 ? singular : pluralForm}`;
 }
+
+/** Labels as a YAML-ish inline map: `{app.kubernetes.io/name: redis, app.kubernetes.io/component: server}`. */
+export function showLabels(labels: Record<string, string>): string {
+    const e = Object.entries(labels);
+    return e.length === 0 ? "{}" : `{${e.map(([k, v]) => `${k}: ${v}`).join(", ")}}`;
+}

@@ -1,31 +1,14 @@
 /**
  * Hygiene (advisory): labels tools and people can select on, stable APIs, a dedicated namespace.
  */
-import { CLUSTER_SCOPED_KINDS, labelsOf, podTemplateOf, refOf } from "../lib/k8s";
+import { labelsOf, podTemplateOf, refOf } from "../lib/k8s";
+import { CLUSTER_SCOPED_KINDS, LABELLED_KINDS } from "../lib/kinds";
 import { Rule, resourceRule } from "../lib/policy";
-
-const LABELLED_KINDS = [
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "ReplicationController",
-    "Job",
-    "CronJob",
-    "Pod",
-    "Service",
-    "ConfigMap",
-    "Secret",
-    "PodDisruptionBudget",
-    "NetworkPolicy",
-    "HorizontalPodAutoscaler",
-    "ServiceAccount",
-    "PersistentVolumeClaim",
-];
 
 export const recommendedLabels = resourceRule<{ required: string[] }>({
     name: "hyg-recommended-labels",
-    description: "Objects and pod templates carry the recommended app.kubernetes.io labels (name, instance, component, part-of, managed-by).",
+    description:
+        "Objects and pod templates carry the recommended app.kubernetes.io labels (name, instance, component, part-of, managed-by).",
     enforcementLevel: "advisory",
     protectsAgainst: "Selection, dashboards and the policies' own messages rely on the labels.",
     fix: "Add the `app.kubernetes.io/*` labels to the object and its pod template.",
@@ -70,7 +53,9 @@ export const stableApi = resourceRule({
     check(obj, _cfg, report) {
         const v = String(obj.apiVersion ?? "");
         if (/\/v\d+(alpha|beta)\d*$|^v\d+(alpha|beta)\d*$/.test(v)) {
-            report(`${refOf(obj)} uses ${v}: move to the stable API version (e.g. apps/v1, policy/v1, autoscaling/v2, networking.k8s.io/v1).`);
+            report(
+                `${refOf(obj)} uses ${v}: move to the stable API version (e.g. apps/v1, policy/v1, autoscaling/v2, networking.k8s.io/v1).`,
+            );
         }
     },
 });
@@ -88,7 +73,10 @@ export const namespaced = resourceRule({
         }
         const ns = obj.metadata?.namespace;
         if (ns === undefined || ns === "") {
-            report(`${refOf(obj)} sets no namespace, so it lands in whatever the provider or kubeconfig defaults to: set metadata.namespace (e.g. amalgam8).`);
+            report(
+                `${refOf(obj)} sets no namespace, so it lands in whatever the provider or kubeconfig defaults to: set metadata.namespace ` +
+                    `(e.g. amalgam8).`,
+            );
         } else if (ns === "default") {
             report(`${refOf(obj)} is in the default namespace: give the control plane its own namespace (e.g. amalgam8).`);
         }

@@ -17,7 +17,11 @@ function hpa(target: string, min: number | undefined, max: number) {
         apiVersion: "autoscaling/v2",
         kind: "HorizontalPodAutoscaler",
         metadata: { name: target, namespace: "amalgam8" },
-        spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: target }, ...(min === undefined ? {} : { minReplicas: min }), maxReplicas: max },
+        spec: {
+            scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: target },
+            ...(min === undefined ? {} : { minReplicas: min }),
+            maxReplicas: max,
+        },
     };
 }
 
@@ -30,21 +34,39 @@ describe("ha-min-replicas", () => {
         find(objs, "Deployment/controller").spec.replicas = 1;
         const f = await runStack(minReplicas, objs);
         assert.deepStrictEqual(refs(f), ["Deployment/controller"]);
-        assert.match(messages(f), /runs 1 replica, fewer than the 2 required: one node drain or crash takes it down\. Set spec\.replicas to at least 2\./);
+        assert.match(
+            messages(f),
+            /runs 1 replica, fewer than the 2 required: one node drain or crash takes it down\. Set spec\.replicas to at least 2\./,
+        );
     });
     it("says only what is true of two replicas: they survive one node failure", async () => {
         const objs = goodObjects();
         find(objs, "Deployment/controller").spec.replicas = 2;
         const text = messages(await runStack(minReplicas, objs, { minReplicas: 3 }));
-        assert.match(text, /Deployment\/controller runs 2 replicas, fewer than the 3 required: it survives 1 node failure at once, and 2 at once/);
+        assert.match(
+            text,
+            /Deployment\/controller runs 2 replicas, fewer than the 3 required: it survives 1 node failure at once, and 2 at once/,
+        );
         assert.doesNotMatch(text, /takes it down|replica\(s\)/);
     });
     it("names the stack key of an object rendered from a stack, not only the manifest field", async () => {
         const objs = goodObjects();
         find(objs, "Deployment/redis-haproxy").spec.replicas = 1;
         find(objs, "Deployment/redis-haproxy").metadata.labels["app.kubernetes.io/name"] = "redis-haproxy";
-        const urnFor = (o: K8sObject) => (refOf(o) === "Deployment/redis-haproxy" ? programUrn(o, "amalgam8:index:ControlPlane", "amalgam8:index:Redis", "amalgam8:redis:RedisHa") : undefined);
-        assert.match(messages(await runStack(minReplicas, objs, {}, urnFor)), /Set spec\.replicas to at least 2 \(stack key a8-control-plane:redis\.haproxy\.replicas\)\./);
+        const urnFor = (o: K8sObject) =>
+            refOf(o) === "Deployment/redis-haproxy"
+                ? programUrn(
+                      o,
+                      "amalgam8:index:ControlPlane",
+                      "amalgam8:index:Redis",
+                      "amalgam8:redis:RedisHa",
+                      "amalgam8:redis:RedisProxy",
+                  )
+                : undefined;
+        assert.match(
+            messages(await runStack(minReplicas, objs, {}, urnFor)),
+            /Set spec\.replicas to at least 2 \(stack key a8-control-plane:redis\.haproxy\.replicas\)\./,
+        );
         // The same object as a plain manifest has no stack key to name.
         assert.doesNotMatch(messages(await runStack(minReplicas, objs)), /stack key/);
     });
@@ -99,7 +121,9 @@ describe("ha-no-replicated-memory-store", () => {
         d.spec.replicas = 1;
         container(d, "controller").env = [];
         container(d, "controller").args = ["--database_type", "memory"];
-        assert.deepStrictEqual(refs(await runStack(noReplicatedMemoryStore, [...objs, hpa("controller", 1, 3)])), ["Deployment/controller"]);
+        assert.deepStrictEqual(refs(await runStack(noReplicatedMemoryStore, [...objs, hpa("controller", 1, 3)])), [
+            "Deployment/controller",
+        ]);
     });
 });
 
@@ -114,7 +138,9 @@ describe("ha-pdb-required", () => {
     });
     it("does not accept a PDB that shares only one label, or lives in another namespace", async () => {
         const objs = goodObjects();
-        find(objs, "PodDisruptionBudget/controller").spec.selector = { matchLabels: { "app.kubernetes.io/instance": "a8", "app.kubernetes.io/name": "controller", tier: "x" } };
+        find(objs, "PodDisruptionBudget/controller").spec.selector = {
+            matchLabels: { "app.kubernetes.io/instance": "a8", "app.kubernetes.io/name": "controller", tier: "x" },
+        };
         assert.deepStrictEqual(refs(await runStack(pdbRequired, objs)), ["Deployment/controller"]);
         const other = goodObjects();
         find(other, "PodDisruptionBudget/registry").metadata.namespace = "elsewhere";
@@ -126,7 +152,10 @@ describe("ha-pdb-required", () => {
             apiVersion: "policy/v1",
             kind: "PodDisruptionBudget",
             metadata: { name: "everything", namespace: "amalgam8" },
-            spec: { maxUnavailable: 1, selector: { matchExpressions: [{ key: "app.kubernetes.io/instance", operator: "In", values: ["a8"] }] } },
+            spec: {
+                maxUnavailable: 1,
+                selector: { matchExpressions: [{ key: "app.kubernetes.io/instance", operator: "In", values: ["a8"] }] },
+            },
         });
         const f = await runStack(pdbRequired, objs);
         assert.strictEqual(f.length, 4);
@@ -165,7 +194,11 @@ describe("ha-pdb-allows-disruption", () => {
         find(objs, "PodDisruptionBudget/registry").spec.minAvailable = 1;
         delete find(objs, "PodDisruptionBudget/redis").spec.maxUnavailable;
         const f = await runStack(pdbAllowsDisruption, objs);
-        assert.deepStrictEqual(refs(f).sort(), ["PodDisruptionBudget/controller", "PodDisruptionBudget/redis", "PodDisruptionBudget/registry"]);
+        assert.deepStrictEqual(refs(f).sort(), [
+            "PodDisruptionBudget/controller",
+            "PodDisruptionBudget/redis",
+            "PodDisruptionBudget/registry",
+        ]);
         assert.match(messages(f), /both minAvailable and maxUnavailable/);
         assert.match(messages(f), /neither minAvailable nor maxUnavailable/);
     });
@@ -175,7 +208,9 @@ describe("ha-pdb-allows-disruption", () => {
         const pdb = find(objs, "PodDisruptionBudget/registry");
         delete pdb.spec.maxUnavailable;
         pdb.spec.minAvailable = 2;
-        assert.deepStrictEqual(refs(await runStack(pdbAllowsDisruption, [...objs, hpa("registry", 2, 5)])), ["PodDisruptionBudget/registry"]);
+        assert.deepStrictEqual(refs(await runStack(pdbAllowsDisruption, [...objs, hpa("registry", 2, 5)])), [
+            "PodDisruptionBudget/registry",
+        ]);
         assert.deepStrictEqual(await runStack(pdbAllowsDisruption, [...objs, hpa("registry", 3, 5)]), []);
     });
 });
@@ -193,22 +228,36 @@ describe("ha-spread-replicas", () => {
     });
     it("flags an anti-affinity term whose selector misses the pod's own labels", async () => {
         const objs = goodObjects();
-        podSpec(find(objs, "Deployment/registry")).affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.labelSelector = {
+        podSpec(
+            find(objs, "Deployment/registry"),
+        ).affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.labelSelector = {
             matchLabels: { "app.kubernetes.io/name": "controller" },
         };
-        assert.match(messages(await runStack(spreadReplicas, objs)), /Deployment\/registry: preferred podAntiAffinity .* does not match the pod's own labels/);
+        assert.match(
+            messages(await runStack(spreadReplicas, objs)),
+            /Deployment\/registry: preferred podAntiAffinity .* does not match the pod's own labels/,
+        );
     });
     it("flags zone-only spread by default and accepts it when configured", async () => {
         const objs = goodObjects();
-        const term = podSpec(find(objs, "Deployment/controller")).affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm;
+        const term = podSpec(find(objs, "Deployment/controller")).affinity.podAntiAffinity
+            .preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm;
         term.topologyKey = "topology.kubernetes.io/zone";
         assert.deepStrictEqual(refs(await runStack(spreadReplicas, objs)), ["Deployment/controller"]);
-        assert.deepStrictEqual(await runStack(spreadReplicas, objs, { topologyKeys: ["kubernetes.io/hostname", "topology.kubernetes.io/zone"], requireHardForRedis: true }), []);
+        assert.deepStrictEqual(
+            await runStack(spreadReplicas, objs, {
+                topologyKeys: ["kubernetes.io/hostname", "topology.kubernetes.io/zone"],
+                requireHardForRedis: true,
+            }),
+            [],
+        );
     });
     it("requires the hard form for Redis data nodes", async () => {
         const objs = goodObjects();
         const anti = podSpec(find(objs, "StatefulSet/redis")).affinity.podAntiAffinity;
-        anti.preferredDuringSchedulingIgnoredDuringExecution = [{ weight: 100, podAffinityTerm: anti.requiredDuringSchedulingIgnoredDuringExecution[0] }];
+        anti.preferredDuringSchedulingIgnoredDuringExecution = [
+            { weight: 100, podAffinityTerm: anti.requiredDuringSchedulingIgnoredDuringExecution[0] },
+        ];
         delete anti.requiredDuringSchedulingIgnoredDuringExecution;
         const f = await runStack(spreadReplicas, objs);
         assert.deepStrictEqual(refs(f), ["StatefulSet/redis"]);
@@ -271,14 +320,17 @@ describe("ha-hpa-consistency", () => {
             f.map((x) => x.message),
             [
                 "HorizontalPodAutoscaler/elsewhere lets Deployment/elsewhere scale down to 1 pod: set minReplicas to at least 2.",
-                "HorizontalPodAutoscaler/elsewhere has maxReplicas 1 not above minReplicas 1: it can never scale; raise maxReplicas or drop the HPA.",
+                "HorizontalPodAutoscaler/elsewhere has maxReplicas 1 not above minReplicas 1: it can never scale; raise maxReplicas or " +
+                    "drop the HPA.",
             ],
         );
     });
     it("names the stack keys for an HPA rendered from a stack", async () => {
         const h = hpa("registry", 1, 1);
         h.metadata = { ...h.metadata, labels: { "app.kubernetes.io/name": "registry" } } as typeof h.metadata;
-        const text = messages(await runStack(hpaConsistency, [h], {}, (o) => programUrn(o, "amalgam8:index:ControlPlane", "amalgam8:index:ApiService")));
+        const text = messages(
+            await runStack(hpaConsistency, [h], {}, (o) => programUrn(o, "amalgam8:index:ControlPlane", "amalgam8:index:ApiService")),
+        );
         assert.match(text, /set minReplicas to at least 2 \(stack key a8-control-plane:registry\.autoscaling\.minReplicas\)/);
         assert.match(text, /raise maxReplicas \(stack key a8-control-plane:registry\.autoscaling\.maxReplicas\)/);
     });
@@ -294,7 +346,13 @@ describe("ha-hpa-consistency", () => {
 
 describe("HA rules on the upstream seed", () => {
     it("flag the missing PDBs and spreading of the 3-replica ReplicationControllers", async () => {
-        assert.deepStrictEqual(refs(await runStack(pdbRequired, seedObjects())).sort(), ["ReplicationController/controller", "ReplicationController/registry"]);
-        assert.deepStrictEqual(refs(await runStack(spreadReplicas, seedObjects())).sort(), ["ReplicationController/controller", "ReplicationController/registry"]);
+        assert.deepStrictEqual(refs(await runStack(pdbRequired, seedObjects())).sort(), [
+            "ReplicationController/controller",
+            "ReplicationController/registry",
+        ]);
+        assert.deepStrictEqual(refs(await runStack(spreadReplicas, seedObjects())).sort(), [
+            "ReplicationController/controller",
+            "ReplicationController/registry",
+        ]);
     });
 });

@@ -67,15 +67,27 @@ export async function runResourceTyped(
         props,
         urn,
         name: "x",
-        opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
+        opts: {
+            protect: false,
+            ignoreChanges: [],
+            aliases: [],
+            customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+            additionalSecretOutputs: [],
+        },
         isType: () => false,
         asType: () => undefined,
         ...common(config),
     };
-    const validations = Array.isArray(policy.validateResource) ? policy.validateResource : policy.validateResource ? [policy.validateResource] : [];
+    const validations = Array.isArray(policy.validateResource)
+        ? policy.validateResource
+        : policy.validateResource
+          ? [policy.validateResource]
+          : [];
     try {
         for (const v of validations) {
-            await v(args, (message: string) => findings.push({ message, ref: props.metadata?.name ? refOf({ kind: props.kind, ...props }) : undefined }));
+            await v(args, (message: string) =>
+                findings.push({ message, ref: props.metadata?.name ? refOf({ kind: props.kind, ...props }) : undefined }),
+            );
         }
     } catch (e) {
         if (e instanceof NotApplicable) return "not-applicable";
@@ -102,7 +114,13 @@ export async function runStack(
             props: obj,
             urn,
             name: String(obj.metadata?.name),
-            opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
+            opts: {
+                protect: false,
+                ignoreChanges: [],
+                aliases: [],
+                customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+                additionalSecretOutputs: [],
+            },
             dependencies: [],
             propertyDependencies: {},
             isType: () => false,
@@ -124,6 +142,31 @@ export function goodObjects(): K8sObject[] {
 
 export function seedObjects(): K8sObject[] {
     return loadManifests(SEED).map((r) => JSON.parse(JSON.stringify(r.props)));
+}
+
+/** Controller and registry in memory mode and no Redis objects at all. */
+export function memoryOnlyObjects(): K8sObject[] {
+    const objs = goodObjects().filter((o) => !/redis/.test(o.metadata.name));
+    for (const d of ["controller", "registry"]) {
+        const dep = find(objs, `Deployment/${d}`);
+        dep.spec.replicas = 1;
+        container(dep, d).env = [];
+    }
+    return objs;
+}
+
+/** No Redis in the stack: the controller and the registry use an external one at these addresses. */
+export function externalRedisObjects(address: string, registryAddress: string): K8sObject[] {
+    const objs = memoryOnlyObjects();
+    container(find(objs, "Deployment/controller"), "controller").env = [
+        { name: "A8_DATABASE_TYPE", value: "redis" },
+        { name: "A8_DATABASE_HOST", value: address },
+    ];
+    container(find(objs, "Deployment/registry"), "registry").env = [
+        { name: "A8_STORE", value: "redis" },
+        { name: "A8_STORE_ADDRESS", value: registryAddress },
+    ];
+    return objs;
 }
 
 export function find(objects: K8sObject[], ref: string): K8sObject {

@@ -15,7 +15,10 @@ describe("hyg-recommended-labels (advisory)", () => {
         assert.match(r, /pod template lacks the labels app\.kubernetes\.io\/name/);
         const d = find(goodObjects(), "Deployment/registry");
         delete d.spec.template.metadata.labels["app.kubernetes.io/component"];
-        assert.match(messages(await runResource(recommendedLabels, d)), /^Deployment\/registry pod template lacks the labels app\.kubernetes\.io\/component:/);
+        assert.match(
+            messages(await runResource(recommendedLabels, d)),
+            /^Deployment\/registry pod template lacks the labels app\.kubernetes\.io\/component:/,
+        );
     });
     it("is not applicable to kinds without workload or wiring meaning", async () => {
         assert.strictEqual(await runResource(recommendedLabels, find(goodObjects(), "Namespace/amalgam8")), "not-applicable");

@@ -3,19 +3,13 @@ import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { isSharedResult, sharedDeserialize } from "../../policy/lib/deserializeOnce";
 import { DEFAULTS, PROJECT, parseSettings } from "../../components/config";
 import { STACK_KEY_SOURCES, stackKeyOf } from "../../policy/lib/stackKeys";
-import { asK8sObject, intOrPercent, parseImage, parseTypeToken, podTemplateOf, typeToken } from "../../policy/lib/k8s";
+import { asK8sObject, intOrPercent, parseTypeToken, podTemplateOf, typeToken } from "../../policy/lib/k8s";
+import { imageReferenceProblem, parseImageReference } from "../../policy/lib/image";
 import { ResourceValidationArgs } from "@pulumi/policy";
 import { isExempt, resourceRule } from "../../policy/lib/policy";
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const { deserializeProperties } = require("@pulumi/policy/deserialize");
-import {
-    containerRedisRole,
-    lastDirective,
-    parseArgDirectives,
-    parseConf,
-    podRedisRole,
-    sentinelMonitors,
-} from "../../policy/lib/redis";
+import { containerRedisRole, podRedisRole } from "../../policy/lib/redis";
+import { lastDirective, parseArgDirectives, parseConf, sentinelMonitors } from "../../policy/lib/redisConfig";
 import { isEmptySelector, matchesLabelSelector, matchesMapSelector, selectorProblems } from "../../policy/lib/selector";
 
 describe("label selector matcher", () => {
@@ -44,10 +38,21 @@ describe("label selector matcher", () => {
         assert.strictEqual(m({ key: "env", operator: "DoesNotExist" }), false);
     });
     it("combines labels and expressions, and matches nothing when malformed", () => {
-        assert.strictEqual(matchesLabelSelector({ matchLabels: { app: "redis" }, matchExpressions: [{ key: "env", operator: "In", values: ["dev"] }] }, labels), false);
-        assert.strictEqual(matchesLabelSelector({ matchExpressions: [{ key: "app", operator: "Equals", values: ["redis"] }] }, labels), false);
+        assert.strictEqual(
+            matchesLabelSelector(
+                { matchLabels: { app: "redis" }, matchExpressions: [{ key: "env", operator: "In", values: ["dev"] }] },
+                labels,
+            ),
+            false,
+        );
+        assert.strictEqual(
+            matchesLabelSelector({ matchExpressions: [{ key: "app", operator: "Equals", values: ["redis"] }] }, labels),
+            false,
+        );
         assert.strictEqual(matchesLabelSelector({ matchExpressions: [{ key: "app", operator: "In" }] }, labels), false);
-        assert.deepStrictEqual(selectorProblems({ matchExpressions: [{ key: "a", operator: "Exists", values: ["x"] }] }), ["matchExpressions a Exists must not list values"]);
+        assert.deepStrictEqual(selectorProblems({ matchExpressions: [{ key: "a", operator: "Exists", values: ["x"] }] }), [
+            "matchExpressions a Exists must not list values",
+        ]);
     });
     it("treats Service map selectors as equality subsets that never match when empty", () => {
         assert.strictEqual(matchesMapSelector({ app: "redis" }, labels), true);
@@ -59,7 +64,12 @@ describe("label selector matcher", () => {
 
 describe("Kubernetes helpers", () => {
     it("maps type tokens to apiVersion/kind and back", () => {
-        assert.deepStrictEqual(parseTypeToken("kubernetes:core/v1:Service"), { group: "", version: "v1", kind: "Service", apiVersion: "v1" });
+        assert.deepStrictEqual(parseTypeToken("kubernetes:core/v1:Service"), {
+            group: "",
+            version: "v1",
+            kind: "Service",
+            apiVersion: "v1",
+        });
         assert.strictEqual(parseTypeToken("kubernetes:networking.k8s.io/v1:NetworkPolicy")?.apiVersion, "networking.k8s.io/v1");
         assert.strictEqual(parseTypeToken("kubernetes:yaml/v2:ConfigGroup"), undefined);
         assert.strictEqual(parseTypeToken("kubernetes:core/v1:ConfigMapList"), undefined);
@@ -69,13 +79,62 @@ describe("Kubernetes helpers", () => {
         assert.strictEqual(typeToken("policy/v1", "PodDisruptionBudget"), "kubernetes:policy/v1:PodDisruptionBudget");
     });
     it("fills apiVersion and kind from the type token", () => {
-        assert.deepStrictEqual(asK8sObject("kubernetes:apps/v1:Deployment", { metadata: { name: "x" } }), { metadata: { name: "x" }, apiVersion: "apps/v1", kind: "Deployment" });
+        assert.deepStrictEqual(asK8sObject("kubernetes:apps/v1:Deployment", { metadata: { name: "x" } }), {
+            metadata: { name: "x" },
+            apiVersion: "apps/v1",
+            kind: "Deployment",
+        });
     });
     it("parses image references with registries, ports, tags and digests", () => {
-        assert.deepStrictEqual(parseImage("redis"), { repository: "redis", tag: undefined, digest: undefined });
-        assert.deepStrictEqual(parseImage("registry:5000/team/redis:7.2"), { repository: "registry:5000/team/redis", tag: "7.2", digest: undefined });
-        assert.deepStrictEqual(parseImage("redis@sha256:abc"), { repository: "redis", tag: undefined, digest: "sha256:abc" });
-        assert.deepStrictEqual(parseImage("bitnami/redis:7.2@sha256:abc"), { repository: "bitnami/redis", tag: "7.2", digest: "sha256:abc" });
+        assert.deepStrictEqual(parseImageReference("redis"), { repository: "redis", tag: undefined, digest: undefined });
+        assert.deepStrictEqual(parseImageReference("registry:5000/team/redis:7.2"), {
+            repository: "registry:5000/team/redis",
+            tag: "7.2",
+            digest: undefined,
+        });
+        assert.deepStrictEqual(parseImageReference("redis@sha256:abc"), { repository: "redis", tag: undefined, digest: "sha256:abc" });
+        assert.deepStrictEqual(parseImageReference("bitnami/redis:7.2@sha256:abc"), {
+            repository: "bitnami/redis",
+            tag: "7.2",
+            digest: "sha256:abc",
+        });
+    });
+    it("judges image references: digest, tag, latest, and what is no reference at all", () => {
+        const digest = `sha256:${"a".repeat(64)}`;
+        const kindOf = (image: unknown, requireDigest = false) => imageReferenceProblem(image, { requireDigest })?.kind;
+        for (const pinned of [
+            "redis:7.2.5-alpine",
+            "registry.example.com:5000/team/a8-controller:1.1.0",
+            "localhost:5000/a8_registry:1.1.0",
+            "my_team/a8-registry:1.1.0",
+            `amalgam8/a8-controller@${digest}`,
+        ]) {
+            assert.strictEqual(kindOf(pinned), undefined, pinned);
+        }
+        assert.strictEqual(kindOf(`amalgam8/a8-controller:1.1.0@${digest}`, true), undefined);
+        const cases: [unknown, string][] = [
+            [undefined, "missing"],
+            ["  ", "missing"],
+            ["redis 7", "not-a-reference"],
+            ["-redis:7", "not-a-reference"],
+            ["a:b:c", "not-a-reference"],
+            ["team//redis:7", "not-a-reference"],
+            ["registry.example.com:port/redis:7", "not-a-reference"],
+            ["redis@sha256:abc", "malformed-digest"],
+            [`redis@sha256:${"A".repeat(64)}`, "malformed-digest"],
+            ["registry.example.com:5000/team/a8-controller", "no-tag"],
+            ["redis:", "no-tag"],
+            ["redis:-7", "invalid-tag"],
+            [`redis:${"7".repeat(129)}`, "invalid-tag"],
+            ["redis:latest", "latest"],
+            ["redis:LATEST", "latest"],
+        ];
+        for (const [image, kind] of cases) assert.strictEqual(kindOf(image), kind, String(image));
+        assert.strictEqual(kindOf("redis:7.2", true), "no-digest");
+        assert.deepStrictEqual(imageReferenceProblem("redis:latest"), {
+            kind: "latest",
+            reference: { repository: "redis", tag: "latest", digest: undefined },
+        });
     });
     it("rounds int-or-percent values like the controllers do", () => {
         assert.strictEqual(intOrPercent("25%", 3, "down"), 0);
@@ -89,7 +148,10 @@ describe("Kubernetes helpers", () => {
         const spec = { containers: [{ name: "c" }] };
         const labels = { a: "b" };
         assert.deepStrictEqual(podTemplateOf({ kind: "Pod", metadata: { labels }, spec }), { spec, labels });
-        assert.deepStrictEqual(podTemplateOf({ kind: "CronJob", spec: { jobTemplate: { spec: { template: { metadata: { labels }, spec } } } } }), { spec, labels });
+        assert.deepStrictEqual(
+            podTemplateOf({ kind: "CronJob", spec: { jobTemplate: { spec: { template: { metadata: { labels }, spec } } } } }),
+            { spec, labels },
+        );
         for (const kind of ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job"]) {
             assert.deepStrictEqual(podTemplateOf({ kind, spec: { template: { metadata: { labels }, spec } } }), { spec, labels });
         }
@@ -125,14 +187,22 @@ describe("Redis recognition and config parsing", () => {
         assert.strictEqual(pod([{ image: "corp/store:1" }]), undefined);
     });
     it("parses config text tolerantly: comments, case, quotes, CRLF", () => {
-        const ds = parseConf('# comment\r\n  REQUIREPASS "pass word"\r\n\r\nappendonly yes # trailing\nSentinel Monitor mymaster 10.0.0.1 6379 2\n');
+        const ds = parseConf(
+            '# comment\r\n  REQUIREPASS "pass word"\r\n\r\nappendonly yes # trailing\nSentinel Monitor mymaster 10.0.0.1 6379 2\n',
+        );
         assert.deepStrictEqual(lastDirective(ds, "requirepass")?.args, ["pass word"]);
         assert.deepStrictEqual(lastDirective(ds, "appendonly")?.args, ["yes"]);
         assert.deepStrictEqual(sentinelMonitors(ds), [{ master: "mymaster", host: "10.0.0.1", port: "6379", quorum: 2 }]);
         assert.deepStrictEqual(parseConf(undefined), []);
     });
     it("reads directives from command lines, shell strings included", () => {
-        const c = { command: ["sh", "-c", 'exec redis-server /etc/redis.conf --appendonly yes --requirepass "$(REDIS_PASSWORD)" --min-replicas-to-write=1'] };
+        const c = {
+            command: [
+                "sh",
+                "-c",
+                'exec redis-server /etc/redis.conf --appendonly yes --requirepass "$(REDIS_PASSWORD)" --min-replicas-to-write=1',
+            ],
+        };
         const ds = parseArgDirectives(c);
         assert.deepStrictEqual(lastDirective(ds, "appendonly")?.args, ["yes"]);
         assert.deepStrictEqual(lastDirective(ds, "requirepass")?.args, ["$(REDIS_PASSWORD)"]);
@@ -147,7 +217,9 @@ describe("stack keys named in messages", () => {
             const [first, ...rest] = key.split(".");
             if (rest[0] === "autoscaling") {
                 // Off by default: set it and read it back.
-                const settings = parseSettings({ values: { [`${PROJECT}:${first}`]: JSON.stringify({ autoscaling: { minReplicas: 2, maxReplicas: 6 } }) } });
+                const settings = parseSettings({
+                    values: { [`${PROJECT}:${first}`]: JSON.stringify({ autoscaling: { minReplicas: 2, maxReplicas: 6 } }) },
+                });
                 const value = (settings as any)[first].autoscaling[rest[1]];
                 assert.strictEqual(typeof value, "number", key);
                 continue;
@@ -159,16 +231,35 @@ describe("stack keys named in messages", () => {
         assert.ok(keys.includes("redis.haproxy.replicas") && keys.includes("controller.replicas"));
     });
     it("are named only for objects rendered from a stack", () => {
-        const haproxy = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "redis-haproxy", labels: { "app.kubernetes.io/name": "redis-haproxy" } } };
-        const urn = "urn:pulumi:prod::a8-control-plane::amalgam8:index:ControlPlane$amalgam8:index:Redis$amalgam8:redis:RedisHa$kubernetes:apps/v1:Deployment::a8-redis-ha-haproxy";
+        const haproxy = {
+            apiVersion: "apps/v1",
+            kind: "Deployment",
+            metadata: { name: "redis-haproxy", labels: { "app.kubernetes.io/name": "redis-haproxy" } },
+        };
+        const types = [
+            "amalgam8:index:ControlPlane",
+            "amalgam8:index:Redis",
+            "amalgam8:redis:RedisHa",
+            "amalgam8:redis:RedisProxy",
+            "kubernetes:apps/v1:Deployment",
+        ];
+        const urn = `urn:pulumi:prod::a8-control-plane::${types.join("$")}::a8-redis-ha-haproxy`;
         assert.strictEqual(stackKeyOf(urn, haproxy, "replicas"), "a8-control-plane:redis.haproxy.replicas");
-        assert.strictEqual(stackKeyOf("urn:pulumi:manifests::a8-control-plane::kubernetes:apps/v1:Deployment::amalgam8/redis-haproxy", haproxy, "replicas"), undefined);
+        assert.strictEqual(
+            stackKeyOf(
+                "urn:pulumi:manifests::a8-control-plane::kubernetes:apps/v1:Deployment::amalgam8/redis-haproxy",
+                haproxy,
+                "replicas",
+            ),
+            undefined,
+        );
         assert.strictEqual(stackKeyOf(urn, haproxy, "serviceType"), undefined);
     });
 });
 
 describe("deserialized inputs shared by the policies of one call", () => {
-    const struct = () => Struct.fromJavaScript({ kind: "Deployment", spec: { replicas: 2, template: { spec: { containers: [{ name: "a" }] } } } });
+    const struct = () =>
+        Struct.fromJavaScript({ kind: "Deployment", spec: { replicas: 2, template: { spec: { containers: [{ name: "a" }] } } } });
 
     it("deserializes a request's Struct once, whichever policy asks, with the same content as before", () => {
         const shared = sharedDeserialize(deserializeProperties);
@@ -212,7 +303,10 @@ describe("resource rules skipping an object", () => {
             },
         } as unknown as ResourceValidationArgs;
         const limit = Error.stackTraceLimit;
-        assert.throws(() => (rule.validateResource as (a: ResourceValidationArgs, r: () => void) => void)(args, () => undefined), /not applicable: applies to Deployment/);
+        assert.throws(
+            () => (rule.validateResource as (a: ResourceValidationArgs, r: () => void) => void)(args, () => undefined),
+            /not applicable: applies to Deployment/,
+        );
         assert.strictEqual(Error.stackTraceLimit, limit);
         assert.ok((new Error("later").stack ?? "").split("\n").length > 1);
     });

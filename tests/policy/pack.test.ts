@@ -5,14 +5,16 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { CATALOGUE, CATEGORY_TITLES } from "../../policy/catalogue";
+import { CATALOGUE, CATEGORY_PREFIXES, CATEGORY_TITLES, Category } from "../../policy/catalogue";
+import { amalgam8Policies } from "../../policy/policies/amalgam8";
 import { haPolicies } from "../../policy/policies/ha";
 import { hygienePolicies } from "../../policy/policies/hygiene";
 import { redisPolicies } from "../../policy/policies/redis";
 import { reliabilityPolicies } from "../../policy/policies/reliability";
 import { securityPolicies } from "../../policy/policies/security";
+import { servicePolicies } from "../../policy/policies/services";
 import { PolicyInfo } from "../../tools/check/packRunner";
-import { POLICIES_DOC, policiesDoc } from "../../tools/check/policiesDoc";
+import { POLICIES_DOC, policiesDoc } from "../../tools/docs/policies";
 import { loadPolicyConfigFile, resolvePolicySettings } from "../../tools/check/policyConfig";
 
 const POLICY_DIR = path.join(__dirname, "..", "..", "policy");
@@ -29,7 +31,15 @@ function infos(): PolicyInfo[] {
     }));
 }
 
-const HA_RULES = ["ha-min-replicas", "ha-pdb-required", "ha-pdb-allows-disruption", "ha-spread-replicas", "ha-rolling-update", "ha-hpa-consistency", "redis-ha-topology"];
+const HA_RULES = [
+    "ha-min-replicas",
+    "ha-pdb-required",
+    "ha-pdb-allows-disruption",
+    "ha-spread-replicas",
+    "ha-rolling-update",
+    "ha-hpa-consistency",
+    "redis-ha-topology",
+];
 
 describe("policy pack structure", () => {
     it("has unique kebab-case policy names with descriptions", () => {
@@ -63,17 +73,43 @@ describe("policy pack structure", () => {
         }
     });
     it("catalogues every rule of every module once, with all its metadata", () => {
-        const modules = [haPolicies, redisPolicies, reliabilityPolicies, securityPolicies, hygienePolicies].flat();
-        assert.deepStrictEqual(CATALOGUE.map((e) => e.policy), modules);
+        const modules = [
+            haPolicies,
+            redisPolicies,
+            amalgam8Policies,
+            reliabilityPolicies,
+            servicePolicies,
+            securityPolicies,
+            hygienePolicies,
+        ].flat();
+        assert.deepStrictEqual(
+            CATALOGUE.map((e) => e.policy),
+            modules,
+        );
         for (const e of CATALOGUE) {
             assert.ok(e.category in CATEGORY_TITLES, e.id);
             assert.strictEqual(e.id, e.policy.name);
             assert.strictEqual(e.enforcementLevel, e.policy.enforcementLevel);
-            for (const text of [e.checks, e.protectsAgainst, e.fix]) assert.ok(text.length > 20 && /[.)]$/.test(text), `${e.id}: "${text}"`);
+            for (const text of [e.checks, e.protectsAgainst, e.fix])
+                assert.ok(text.length > 20 && /[.)]$/.test(text), `${e.id}: "${text}"`);
             assert.strictEqual(typeof e.amalgam8Specific, "boolean", e.id);
             assert.deepStrictEqual(e.configSchema, e.policy.configSchema, e.id);
         }
         assert.ok(CATALOGUE.some((e) => e.amalgam8Specific) && CATALOGUE.some((e) => !e.amalgam8Specific));
+    });
+    it("keeps each rule in the module of its id prefix, and nothing but rules in policies/", () => {
+        for (const e of CATALOGUE) assert.ok(e.id.startsWith(`${CATEGORY_PREFIXES[e.category]}-`), `${e.id} is filed under ${e.category}`);
+        const dir = path.join(POLICY_DIR, "policies");
+        const files = fs.readdirSync(dir).filter((f) => f.endsWith(".ts"));
+        assert.deepStrictEqual(files.map((f) => f.slice(0, -".ts".length)).sort(), Object.keys(CATEGORY_TITLES).sort());
+        for (const f of files) {
+            const category = f.slice(0, -".ts".length) as Category;
+            const rules = CATALOGUE.filter((e) => e.category === category).map((e) => e.policy);
+            for (const [name, value] of Object.entries(require(path.join(dir, f)))) {
+                if (Array.isArray(value)) assert.deepStrictEqual(value, rules, `${f}: ${name} lists the module's rules`);
+                else assert.ok(rules.includes(value as (typeof rules)[number]), `${f} exports ${name}, which is not one of its rules`);
+            }
+        }
     });
     it("ships PulumiPolicy.yaml (nodejs) and a package.json whose main is the tsc output", () => {
         assert.match(fs.readFileSync(path.join(POLICY_DIR, "PulumiPolicy.yaml"), "utf8"), /^runtime: nodejs$/m);
@@ -101,13 +137,18 @@ describe("policy pack structure", () => {
         for (const e of CATALOGUE) assert.ok(!readme.includes(`| \`${e.id}\` |`), `README still has a table row for ${e.id}`);
     });
     it("has a test file that names every policy", () => {
-        const tests = fs.readdirSync(__dirname).filter((f) => f.endsWith(".test.ts")).map((f) => fs.readFileSync(path.join(__dirname, f), "utf8")).join("\n");
+        const tests = fs
+            .readdirSync(__dirname)
+            .filter((f) => f.endsWith(".test.ts"))
+            .map((f) => fs.readFileSync(path.join(__dirname, f), "utf8"))
+            .join("\n");
         for (const p of ALL) assert.ok(tests.includes(`describe("${p.name}`), `no describe block for ${p.name}`);
     });
 });
 
 describe("per-stack policy configs", () => {
-    const settings = (stack: string) => resolvePolicySettings(infos(), loadPolicyConfigFile(path.join(POLICY_DIR, "config", `${stack}.json`)), stack);
+    const settings = (stack: string) =>
+        resolvePolicySettings(infos(), loadPolicyConfigFile(path.join(POLICY_DIR, "config", `${stack}.json`)), stack);
 
     it("dev makes the HA rules advisory but keeps correctness and security mandatory", () => {
         const s = settings("dev");
@@ -127,11 +168,22 @@ describe("per-stack policy configs", () => {
     });
     it("fills schema defaults like the engine does", () => {
         const s = resolvePolicySettings(infos(), undefined);
-        assert.deepStrictEqual(s.get("redis-ha-topology")?.properties, { minNodes: 3, minSentinels: 3, minReplicasToWrite: 1, exemptions: [] });
+        assert.deepStrictEqual(s.get("redis-ha-topology")?.properties, {
+            minNodes: 3,
+            minSentinels: 3,
+            minReplicasToWrite: 1,
+            exemptions: [],
+        });
         assert.strictEqual(s.get("hyg-namespace")?.enforcementLevel, "advisory");
-        const all = resolvePolicySettings(infos(), { all: "advisory", "rel-image-pinned": { enforcementLevel: "mandatory", requireDigest: true } });
+        const all = resolvePolicySettings(infos(), {
+            all: "advisory",
+            "rel-image-pinned": { enforcementLevel: "mandatory", requireDigest: true },
+        });
         assert.strictEqual(all.get("sec-redis-auth")?.enforcementLevel, "advisory");
-        assert.deepStrictEqual(all.get("rel-image-pinned"), { enforcementLevel: "mandatory", properties: { requireDigest: true, exemptions: [] } });
+        assert.deepStrictEqual(all.get("rel-image-pinned"), {
+            enforcementLevel: "mandatory",
+            properties: { requireDigest: true, exemptions: [] },
+        });
     });
     it("rejects unknown policies, unknown settings, wrong types and bad levels", () => {
         for (const [cfg, re] of [

@@ -7,10 +7,8 @@ import {
     readinessProbe,
     resources,
     selectorMatchesTemplate,
-    serviceSelectsOneWorkload,
-    serviceTargetPort,
 } from "../../policy/policies/reliability";
-import { container, find, goodObjects, messages, podSpec, refs, runResource, runResourceTyped, runStack, seedObjects } from "./helpers";
+import { container, find, goodObjects, messages, runResource, runResourceTyped, seedObjects } from "./helpers";
 
 describe("rel-readiness-probe", () => {
     it("passes every workload of the good fixture", async () => {
@@ -87,6 +85,18 @@ describe("rel-image-pinned", () => {
         container(d, "controller").image = "amalgam8/a8-controller:1.1.0";
         assert.match(messages(await runResource(imagePinned, d, { requireDigest: true })), /without a digest/);
     });
+    it("flags what is no image reference, and a tag no registry accepts", async () => {
+        const d = find(goodObjects(), "Deployment/controller");
+        container(d, "controller").image = "amalgam8//a8-controller:1.1.0";
+        assert.match(
+            messages(await runResource(imagePinned, d)),
+            /has the image "amalgam8\/\/a8-controller:1\.1\.0", which is not an image reference/,
+        );
+        container(d, "controller").image = "amalgam8/a8-controller:-rc1";
+        assert.match(messages(await runResource(imagePinned, d)), /whose tag "-rc1" is not a valid tag/);
+        container(d, "controller").image = "amalgam8/a8-controller:LATEST";
+        assert.match(messages(await runResource(imagePinned, d)), /mutable tag latest/);
+    });
 });
 
 describe("rel-no-replication-controller", () => {
@@ -94,12 +104,21 @@ describe("rel-no-replication-controller", () => {
         assert.strictEqual(await runResource(noReplicationController, find(goodObjects(), "Deployment/controller")), "not-applicable");
     });
     it("flags the seed's ReplicationControllers", async () => {
-        assert.match(messages(await runResource(noReplicationController, find(seedObjects(), "ReplicationController/redis"))), /replace it with an apps\/v1 Deployment/);
+        assert.match(
+            messages(await runResource(noReplicationController, find(seedObjects(), "ReplicationController/redis"))),
+            /replace it with an apps\/v1 Deployment/,
+        );
     });
     it("works from the type token when inputs omit apiVersion/kind", async () => {
-        const r = await runResourceTyped(noReplicationController, "kubernetes:core/v1:ReplicationController", { metadata: { name: "rc" }, spec: {} });
+        const r = await runResourceTyped(noReplicationController, "kubernetes:core/v1:ReplicationController", {
+            metadata: { name: "rc" },
+            spec: {},
+        });
         assert.match(messages(r), /ReplicationController\/rc/);
-        assert.strictEqual(await runResourceTyped(noReplicationController, "random:index/randomPassword:RandomPassword", { length: 16 }), "not-applicable");
+        assert.strictEqual(
+            await runResourceTyped(noReplicationController, "random:index/randomPassword:RandomPassword", { length: 16 }),
+            "not-applicable",
+        );
     });
 });
 
@@ -108,7 +127,12 @@ describe("rel-no-bare-pods", () => {
         assert.strictEqual(await runResource(noBarePods, find(goodObjects(), "StatefulSet/redis")), "not-applicable");
     });
     it("flags a bare Pod", async () => {
-        const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "debug" }, spec: { containers: [{ name: "c", image: "busybox:1.36" }] } };
+        const pod = {
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name: "debug" },
+            spec: { containers: [{ name: "c", image: "busybox:1.36" }] },
+        };
         assert.match(messages(await runResource(noBarePods, pod)), /Pod\/debug is a bare Pod/);
     });
 });
@@ -131,51 +155,5 @@ describe("rel-selector-matches-template", () => {
         const rc = find(seedObjects(), "ReplicationController/redis");
         rc.spec.selector = { name: "cache" };
         assert.match(messages(await runResource(selectorMatchesTemplate, rc)), /selector \{name: cache\} does not match/);
-    });
-});
-
-describe("svc-selects-one-workload", () => {
-    it("passes when every Service selects exactly one workload", async () => {
-        assert.deepStrictEqual(await runStack(serviceSelectsOneWorkload, goodObjects()), []);
-        assert.deepStrictEqual(await runStack(serviceSelectsOneWorkload, seedObjects()), []);
-    });
-    it("flags Services selecting nothing, several workloads, or without a selector", async () => {
-        const objs = goodObjects();
-        find(objs, "Service/controller").spec.selector = { "app.kubernetes.io/name": "ctrl" };
-        find(objs, "Service/registry").spec.selector = { "app.kubernetes.io/instance": "a8" };
-        delete find(objs, "Service/redis-haproxy").spec.selector;
-        const f = await runStack(serviceSelectsOneWorkload, objs);
-        assert.deepStrictEqual(refs(f).sort(), ["Service/controller", "Service/redis-haproxy", "Service/registry"]);
-        assert.match(messages(f), /matches no workload in namespace amalgam8/);
-        assert.match(messages(f), /matches Deployment\/controller, .*Deployment\/registry/);
-        assert.match(messages(f), /has no selector/);
-    });
-    it("ignores ExternalName Services", async () => {
-        const ext = { apiVersion: "v1", kind: "Service", metadata: { name: "ext", namespace: "amalgam8" }, spec: { type: "ExternalName", externalName: "redis.example.com" } };
-        assert.deepStrictEqual(await runStack(serviceSelectsOneWorkload, [...goodObjects(), ext]), []);
-    });
-});
-
-describe("svc-target-port", () => {
-    it("passes named and numeric target ports that the pods declare", async () => {
-        assert.deepStrictEqual(await runStack(serviceTargetPort, goodObjects()), []);
-        assert.deepStrictEqual(await runStack(serviceTargetPort, seedObjects()), []);
-    });
-    it("flags unknown names, numbers and protocols, and an omitted targetPort that is no container port", async () => {
-        const objs = goodObjects();
-        find(objs, "Service/controller").spec.ports[0].targetPort = "web";
-        find(objs, "Service/registry").spec.ports[0].targetPort = 8081;
-        find(objs, "Service/redis-haproxy").spec.ports[0].protocol = "UDP";
-        delete find(objs, "Service/redis").spec.ports[0].targetPort;
-        find(objs, "Service/redis").spec.ports[0].port = 6380;
-        const f = await runStack(serviceTargetPort, objs);
-        assert.deepStrictEqual(refs(f).sort(), ["Service/controller", "Service/redis", "Service/redis-haproxy", "Service/registry"]);
-        assert.match(messages(f), /targets "web"\/TCP, which no container of Deployment\/controller declares \(declared: 8080 \(http\)\)/);
-        assert.match(messages(f), /targets 6380\/TCP/);
-    });
-    it("checks the pods a Service selects even when they come from a StatefulSet", async () => {
-        const objs = goodObjects();
-        podSpec(find(objs, "StatefulSet/redis")).containers[1].ports = [];
-        assert.deepStrictEqual(refs(await runStack(serviceTargetPort, objs)), ["Service/redis"]);
     });
 });

@@ -7,11 +7,13 @@ import {
     readOnlyRootFs,
     runAsNonRoot,
     saTokenAutomount,
+    redisAuth,
+    redisNetworkPolicy,
+    redisNotExposed,
     seccompProfile,
-    servicesInternal,
 } from "../../policy/policies/security";
 import { K8sObject } from "../../policy/lib/k8s";
-import { container, find, goodObjects, messages, podSpec, runResource, runStack, seedObjects } from "./helpers";
+import { container, editConf, find, goodObjects, messages, podSpec, refs, runResource, runStack, seedObjects, without } from "./helpers";
 
 const WORKLOADS = ["Deployment/controller", "Deployment/registry", "Deployment/redis-haproxy", "StatefulSet/redis"];
 
@@ -26,35 +28,23 @@ function redis(): K8sObject {
     return find(goodObjects(), "StatefulSet/redis");
 }
 
-describe("svc-internal-only", () => {
-    it("passes ClusterIP and allow-listed Services", async () => {
-        assert.deepStrictEqual(await runResource(servicesInternal, find(goodObjects(), "Service/controller")), []);
-        const lb = find(goodObjects(), "Service/controller");
-        lb.spec.type = "LoadBalancer";
-        assert.deepStrictEqual(await runResource(servicesInternal, lb, { allowLoadBalancerFor: ["controller"], allowNodePortFor: [] }), []);
-    });
-    it("flags NodePort, LoadBalancer and externalIPs", async () => {
-        assert.match(messages(await runResource(servicesInternal, find(seedObjects(), "Service/controller"))), /is a NodePort/);
-        const s = find(goodObjects(), "Service/registry");
-        s.spec.type = "LoadBalancer";
-        s.spec.externalIPs = ["198.51.100.1"];
-        const r = messages(await runResource(servicesInternal, s));
-        assert.match(r, /is a LoadBalancer/);
-        assert.match(r, /sets externalIPs 198\.51\.100\.1/);
-    });
-});
-
 describe("sec-no-secret-literals", () => {
     it("passes secretKeyRef values, file paths and non-secret names", async () => {
         await passesGood(noSecretLiterals);
         const d = find(goodObjects(), "Deployment/controller");
-        container(d, "controller").env.push({ name: "A8_LOG_LEVEL", value: "info" }, { name: "REDIS_PASSWORD_FILE", value: "/secrets/password" });
+        container(d, "controller").env.push(
+            { name: "A8_LOG_LEVEL", value: "info" },
+            { name: "REDIS_PASSWORD_FILE", value: "/secrets/password" },
+        );
         assert.deepStrictEqual(await runResource(noSecretLiterals, d), []);
     });
     it("flags literal passwords, secrets, tokens and keys, init containers included", async () => {
         const s = redis();
         container(s, "config").env = [{ name: "REDIS_PASSWORD", value: "hunter2" }];
-        container(s, "redis").env = [{ name: "A8_ENCRYPTION_KEY", value: "abcdefghijklmnop" }, { name: "api_token", value: "t" }];
+        container(s, "redis").env = [
+            { name: "A8_ENCRYPTION_KEY", value: "abcdefghijklmnop" },
+            { name: "api_token", value: "t" },
+        ];
         const r = messages(await runResource(noSecretLiterals, s));
         assert.match(r, /container config sets REDIS_PASSWORD as a literal/);
         assert.match(r, /A8_ENCRYPTION_KEY/);
@@ -134,7 +124,10 @@ describe("sec-capabilities-drop-all", () => {
         container(d, "controller").securityContext.capabilities = { drop: ["ALL"], add: ["NET_ADMIN"] };
         assert.match(messages(await runResource(capabilitiesDropAll, d)), /adds the dangerous capability NET_ADMIN/);
         container(d, "controller").securityContext.capabilities = { drop: ["ALL"], add: ["CHOWN"] };
-        assert.match(messages(await runResource(capabilitiesDropAll, d)), /adds the capability CHOWN: remove it \(only NET_BIND_SERVICE is allowed\)/);
+        assert.match(
+            messages(await runResource(capabilitiesDropAll, d)),
+            /adds the capability CHOWN: remove it \(only NET_BIND_SERVICE is allowed\)/,
+        );
         container(d, "controller").securityContext.capabilities = { drop: ["NET_RAW"] };
         assert.match(messages(await runResource(capabilitiesDropAll, d)), /does not drop all capabilities/);
     });
@@ -142,13 +135,11 @@ describe("sec-capabilities-drop-all", () => {
         const d = find(goodObjects(), "Deployment/controller");
         container(d, "controller").securityContext.capabilities = { add: ["ALL", "SYS_ADMIN", "CAP_NET_ADMIN"] };
         const r = await runResource(capabilitiesDropAll, d);
-        assert.deepStrictEqual(
-            r !== "not-applicable" && r.map((f) => f.message),
-            [
-                "Deployment/controller container controller adds the dangerous capabilities ALL, SYS_ADMIN, NET_ADMIN (ALL grants every capability, SYS_ADMIN included): remove them from securityContext.capabilities.add.",
-                "Deployment/controller container controller does not drop all capabilities: set securityContext.capabilities.drop: [ALL].",
-            ],
-        );
+        assert.deepStrictEqual(r !== "not-applicable" && r.map((f) => f.message), [
+            "Deployment/controller container controller adds the dangerous capabilities ALL, SYS_ADMIN, NET_ADMIN (ALL grants every " +
+                "capability, SYS_ADMIN included): remove them from securityContext.capabilities.add.",
+            "Deployment/controller container controller does not drop all capabilities: set securityContext.capabilities.drop: [ALL].",
+        ]);
     });
 });
 
@@ -191,7 +182,13 @@ describe("sec-no-host-access", () => {
         podSpec(s).volumes.push({ name: "docker", hostPath: { path: "/var/run/docker.sock" } });
         container(s, "redis").ports[0].hostPort = 6379;
         const r = messages(await runResource(noHostAccess, s));
-        for (const re of [/hostNetwork: true/, /hostPID: true/, /hostIPC: true/, /binds hostPort 6379/, /mounts hostPath \/var\/run\/docker\.sock/]) {
+        for (const re of [
+            /hostNetwork: true/,
+            /hostPID: true/,
+            /hostIPC: true/,
+            /binds hostPort 6379/,
+            /mounts hostPath \/var\/run\/docker\.sock/,
+        ]) {
             assert.match(r, re);
         }
     });
@@ -200,13 +197,10 @@ describe("sec-no-host-access", () => {
         container(s, "redis").ports[0].hostPort = 6379;
         container(s, "redis").securityContext.procMount = "Unmasked";
         const r = await runResource(noHostAccess, s);
-        assert.deepStrictEqual(
-            r !== "not-applicable" && r.map((f) => f.message),
-            [
-                "StatefulSet/redis container redis binds hostPort 6379: remove hostPort and reach it through a Service.",
-                "StatefulSet/redis container redis sets procMount Unmasked: remove it.",
-            ],
-        );
+        assert.deepStrictEqual(r !== "not-applicable" && r.map((f) => f.message), [
+            "StatefulSet/redis container redis binds hostPort 6379: remove hostPort and reach it through a Service.",
+            "StatefulSet/redis container redis sets procMount Unmasked: remove it.",
+        ]);
     });
 });
 
@@ -233,11 +227,127 @@ describe("sec-sa-token-automount (advisory)", () => {
     it("flags a mounted token, naming why", async () => {
         assert.match(
             messages(await runStack(saTokenAutomount, seedObjects())),
-            /ReplicationController\/controller leaves automountServiceAccountToken unset and runs as the namespace's default ServiceAccount, so .*: set spec\.template\.spec\.automountServiceAccountToken: false\./,
+            new RegExp(
+                "ReplicationController/controller leaves automountServiceAccountToken unset and runs as the namespace's default " +
+                    "ServiceAccount, so .*: set spec\\.template\\.spec\\.automountServiceAccountToken: false\\.",
+            ),
         );
-        assert.match(messages(await runStack(saTokenAutomount, [controller(undefined), SA(undefined)])), /its ServiceAccount controller does not set it to false/);
-        assert.match(messages(await runStack(saTokenAutomount, [controller(undefined)])), /its ServiceAccount controller is not in this input/);
+        assert.match(
+            messages(await runStack(saTokenAutomount, [controller(undefined), SA(undefined)])),
+            /its ServiceAccount controller does not set it to false/,
+        );
+        assert.match(
+            messages(await runStack(saTokenAutomount, [controller(undefined)])),
+            /its ServiceAccount controller is not in this input/,
+        );
         // The pod's own true wins over the ServiceAccount's false.
         assert.match(messages(await runStack(saTokenAutomount, [controller(true), SA(false)])), /sets automountServiceAccountToken: true/);
+    });
+});
+describe("sec-redis-auth", () => {
+    it("passes requirepass/masterauth placeholders with a mounted Secret, and Sentinel auth", async () => {
+        assert.deepStrictEqual(await runStack(redisAuth, goodObjects()), []);
+    });
+    it("flags Redis without requirepass", async () => {
+        const objs = goodObjects();
+        editConf(objs, "ConfigMap/redis-config", "redis.conf", (t) => t.replace(/^requirepass .*$/m, ""));
+        const f = await runStack(redisAuth, objs);
+        assert.deepStrictEqual(refs(f), ["StatefulSet/redis"]);
+        assert.match(messages(f), /without AUTH/);
+    });
+    it("flags a requirepass literal when the pod reads no Secret", async () => {
+        const objs = goodObjects();
+        const sts = find(objs, "StatefulSet/redis");
+        podSpec(sts).volumes = podSpec(sts).volumes.filter((v: any) => !v.secret);
+        const f = await runStack(redisAuth, objs);
+        assert.match(messages(f), /requirepass in ConfigMap\/redis-config \(redis\.conf\) is a literal/);
+    });
+    it("accepts --requirepass from a secretKeyRef env var and rejects a literal flag", async () => {
+        const objs = goodObjects();
+        editConf(objs, "ConfigMap/redis-config", "redis.conf", (t) => t.replace(/^requirepass .*$/m, ""));
+        const sts = find(objs, "StatefulSet/redis");
+        podSpec(sts).volumes = podSpec(sts).volumes.filter((v: any) => !v.secret);
+        const redis = container(sts, "redis");
+        redis.command = ["redis-server", "/conf/redis.conf", "--requirepass", "$(REDIS_PASSWORD)"];
+        redis.env = [{ name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: "redis-auth", key: "password" } } }];
+        assert.doesNotMatch(messages(await runStack(redisAuth, objs)), /requirepass/);
+        redis.command = ["redis-server", "--requirepass", "hunter2"];
+        assert.match(messages(await runStack(redisAuth, objs)), /--requirepass as a literal/);
+    });
+    it("flags a replicated Redis without masterauth", async () => {
+        const objs = goodObjects();
+        editConf(objs, "ConfigMap/redis-config", "redis.conf", (t) => t.replace(/^masterauth .*$/m, ""));
+        assert.match(messages(await runStack(redisAuth, objs)), /has no masterauth/);
+    });
+    it("flags Sentinels without auth-pass or their own requirepass", async () => {
+        const objs = goodObjects();
+        editConf(objs, "ConfigMap/redis-config", "sentinel.conf", (t) =>
+            t.replace(/^sentinel auth-pass .*$/m, "").replace(/^requirepass .*$/m, ""),
+        );
+        const text = messages(await runStack(redisAuth, objs));
+        assert.match(text, /without "sentinel auth-pass mymaster/);
+        assert.match(text, /Sentinel has no requirepass/);
+    });
+    it("flags the seed's password-less Redis", async () => {
+        assert.deepStrictEqual(refs(await runStack(redisAuth, seedObjects())), ["ReplicationController/redis"]);
+    });
+});
+
+describe("sec-redis-not-exposed", () => {
+    it("passes ClusterIP and headless Services", async () => {
+        assert.deepStrictEqual(await runStack(redisNotExposed, goodObjects()), []);
+    });
+    it("flags NodePort, LoadBalancer and externalIPs on any Service selecting Redis, proxy included", async () => {
+        const objs = goodObjects();
+        find(objs, "Service/redis-haproxy").spec.type = "LoadBalancer";
+        const headless = find(objs, "Service/redis");
+        delete headless.spec.clusterIP;
+        headless.spec.externalIPs = ["203.0.113.7"];
+        const f = await runStack(redisNotExposed, objs);
+        assert.deepStrictEqual(refs(f).sort(), ["Service/redis", "Service/redis-haproxy"]);
+        assert.match(messages(f), /has externalIPs 203\.0\.113\.7/);
+        assert.match(messages(f), /is type LoadBalancer/);
+    });
+    it("recognises Redis by image even without Redis labels (the seed's NodePort 31400)", async () => {
+        const f = await runStack(redisNotExposed, seedObjects());
+        assert.deepStrictEqual(refs(f), ["Service/redis"]);
+        assert.match(messages(f), /is type NodePort/);
+    });
+});
+
+describe("sec-redis-network-policy", () => {
+    it("passes policies that admit only listed pods", async () => {
+        assert.deepStrictEqual(await runStack(redisNetworkPolicy, goodObjects()), []);
+    });
+    it("flags Redis pods no NetworkPolicy isolates", async () => {
+        const f = await runStack(redisNetworkPolicy, without(goodObjects(), "NetworkPolicy/redis"));
+        assert.deepStrictEqual(refs(f), ["StatefulSet/redis"]);
+        assert.match(messages(f), /selected by no NetworkPolicy/);
+    });
+    it("does not count an Egress-only policy", async () => {
+        const objs = goodObjects();
+        find(objs, "NetworkPolicy/redis-haproxy").spec.policyTypes = ["Egress"];
+        assert.deepStrictEqual(refs(await runStack(redisNetworkPolicy, objs)), ["Deployment/redis-haproxy"]);
+    });
+    it("flags rules open to every source, an IP block, whole namespaces or every pod", async () => {
+        for (const [rule, why] of [
+            [{ ports: [{ port: 6379 }] }, /without `from` admits every source/],
+            [{ from: [{ ipBlock: { cidr: "0.0.0.0/0" } }] }, /admits the IP range 0\.0\.0\.0\/0/],
+            [{ from: [{ namespaceSelector: {} }] }, /every pod of the selected namespaces/],
+            [{ from: [{ podSelector: {} }] }, /every pod \(empty podSelector\)/],
+        ] as const) {
+            const objs = goodObjects();
+            find(objs, "NetworkPolicy/redis").spec.ingress.push(rule);
+            const f = await runStack(redisNetworkPolicy, objs);
+            assert.deepStrictEqual(refs(f), ["NetworkPolicy/redis"], JSON.stringify(rule));
+            assert.match(messages(f), why);
+        }
+    });
+    it("allows an open rule that only reaches a non-Redis port (e.g. the proxy's health port)", async () => {
+        const objs = goodObjects();
+        find(objs, "NetworkPolicy/redis-haproxy").spec.ingress.push({ ports: [{ port: 8404 }] });
+        assert.deepStrictEqual(await runStack(redisNetworkPolicy, objs), []);
+        find(objs, "NetworkPolicy/redis-haproxy").spec.ingress.push({ ports: [{ port: "redis" }] });
+        assert.deepStrictEqual(refs(await runStack(redisNetworkPolicy, objs)), ["NetworkPolicy/redis-haproxy"]);
     });
 });

@@ -1,5 +1,7 @@
 import { strict as assert } from "assert";
-import { BenchResult, FaultRecord, Ledger, RequestRecord, contradiction, figuresPerFault, parseArgs, summary } from "../../tools/bench/controlPlane";
+import { parseArgs } from "../../tools/bench/controlPlane";
+import { Ledger, RequestRecord, contradiction } from "../../tools/bench/controlPlaneLedger";
+import { BenchResult, FaultRecord, figuresPerFault, summary } from "../../tools/bench/controlPlaneReport";
 
 const TTL = 20000;
 

@@ -266,7 +266,8 @@ describe("check: the project's stacks", () => {
         for (const urn of [
             `${p}amalgam8:index:ControlPlane::a8`,
             `${p}amalgam8:index:ControlPlane$amalgam8:index:Redis$random:index/randomPassword:RandomPassword::a8-redis-password`,
-            `${p}amalgam8:index:ControlPlane$amalgam8:index:Redis$amalgam8:redis:RedisHa$kubernetes:apps/v1:StatefulSet::a8-redis-ha-statefulset`,
+            `${p}amalgam8:index:ControlPlane$amalgam8:index:Redis$amalgam8:redis:RedisHa$amalgam8:redis:RedisNodes` +
+                `$kubernetes:apps/v1:StatefulSet::a8-redis-ha-nodes-statefulset`,
             `${p}amalgam8:index:ControlPlane$amalgam8:index:ApiService$kubernetes:apps/v1:Deployment::a8-controller-deployment`,
         ]) {
             assert.ok(urns.includes(urn), `${urn} not among\n${urns.join("\n")}`);

@@ -4,15 +4,10 @@
  * frozen, restarted through its preStop hook, and restarted with its data lost.
  */
 import { strict as assert } from "assert";
-import {
-    ContinuousWriter,
-    RedisHaCluster,
-    SentinelEvents,
-    WriteRecord,
-    sleep,
-    verifyAckedWrites,
-    waitFor,
-} from "../../tools/loopback/redisCluster";
+import { sleep, waitFor } from "../../tools/loopback/process";
+import { RedisHaCluster } from "../../tools/loopback/redisCluster";
+import { ContinuousWriter, WriteRecord, verifyAckedWrites } from "../../tools/loopback/redisWriter";
+import { SentinelEvents } from "../../tools/loopback/sentinelEvents";
 import { REDIS_HA_PREREQUISITES, requirePrerequisites } from "../../tools/loopback/prerequisites";
 
 describe("Redis HA failover through HAProxy (loopback processes)", function () {

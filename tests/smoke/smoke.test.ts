@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { signToken, ADMIN_NAMESPACE } from "../../components/auth";
 import { InputError } from "../../tools/errors";
-import { REPO_ROOT } from "../../tools/program/runProgram";
+import { REPO_ROOT } from "../../tools/repoRoot";
 import { parseArgs } from "../../tools/smoke/args";
 import { ToolError, readStackOutputs, targetsFromOutputs } from "../../tools/smoke/stack";
 import { Amalgam8Instance } from "../../tools/loopback/amalgam8";

@@ -6,7 +6,8 @@
 import { strict as assert } from "assert";
 import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
-import { Amalgam8Instance, Amalgam8Service } from "../../tools/loopback/amalgam8";
+import { Amalgam8Instance } from "../../tools/loopback/amalgam8";
+import { Amalgam8Service } from "../../tools/loopback/prerequisites";
 import { freePorts, waitFor } from "../../tools/loopback/process";
 import { LoopbackControlPlane, RenderedStack, startRenderedControlPlane } from "../../tools/loopback/stack";
 import { runSidecarJourney } from "../../tools/smoke/journey";

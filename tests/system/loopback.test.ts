@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { REPO_ROOT } from "../../tools/program/runProgram";
+import { REPO_ROOT } from "../../tools/repoRoot";
 import { makeTempDir, removeTempDir } from "../../tools/loopback/process";
 import { PREREQUISITES, Prerequisite, missingPrerequisitesMessage } from "../../tools/loopback/prerequisites";
 

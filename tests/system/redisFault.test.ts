@@ -5,7 +5,9 @@
  * with an empty list whenever a Redis call fails; a sidecar would replace its routes with it.
  */
 import { strict as assert } from "assert";
-import { BenchResult, RequestKind, RequestRecord, runControlPlaneBench } from "../../tools/bench/controlPlane";
+import { runControlPlaneBench } from "../../tools/bench/controlPlane";
+import { RequestKind, RequestRecord } from "../../tools/bench/controlPlaneLedger";
+import { BenchResult } from "../../tools/bench/controlPlaneReport";
 import {
     CONFINEMENT_PREREQUISITES,
     REDIS_HA_PREREQUISITES,

@@ -8,7 +8,7 @@
  *   npm run bench:check -- --runs 9 --json     # one line of JSON
  *   npm run bench:check -- --objects 3000,10000 --concurrent 4
  *
- * `--objects N` checks N generated objects (copies of tests/fixtures/manifests/good in as many
+ * `--objects N` checks N generated objects (copies of the prod stack's rendered objects in as many
  * namespaces as needed); `--concurrent K` starts K `check --stack prod` at once and reports how
  * many succeeded.
  */
@@ -17,12 +17,16 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
+import type { K8sObject } from "../../policy/lib/k8s";
+import { kubernetesObjects } from "../check/resources";
 import { InputError } from "../errors";
+import { runProgram } from "../program/runProgram";
+import { loadStackConfig } from "../program/stackConfig";
+import { REPO_ROOT } from "../repoRoot";
+import { median, round } from "./stats";
 
-const ROOT = path.resolve(__dirname, "..", "..");
-const CHECK = ["-r", path.join(ROOT, "tools", "check", "transpileCache.js"), path.join(ROOT, "tools", "check", "main.ts")];
+const CHECK = ["-r", path.join(REPO_ROOT, "tools", "check", "transpileCache.js"), path.join(REPO_ROOT, "tools", "check", "main.ts")];
 const BASELINE = ["-e", 'require("@pulumi/pulumi"); require("@pulumi/kubernetes"); require("@pulumi/policy");'];
-const GOOD = path.join(ROOT, "tests", "fixtures", "manifests", "good");
 /** Generous for one run on a busy machine; a run that takes longer is reported as failed. */
 const RUN_TIMEOUT_MS = 900_000;
 
@@ -43,7 +47,7 @@ function measure(args: string[]): Promise<Measured> {
         const errFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bench-check-")), "stderr");
         const started = process.hrtime.bigint();
         const child = spawn("bash", ["-c", script, "bash", process.execPath, ...args], {
-            cwd: ROOT,
+            cwd: REPO_ROOT,
             stdio: ["ignore", "pipe", "inherit"],
             env: { ...process.env, BENCH_STDERR: errFile },
             detached: true,
@@ -77,11 +81,6 @@ function measure(args: string[]): Promise<Measured> {
     });
 }
 
-function median(xs: number[]): number {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
 interface Series {
     name: string;
     runs: number;
@@ -96,27 +95,19 @@ function series(name: string, ms: Measured[]): Series {
     const ok = ms.filter((m) => m.code === 0 || m.code === 1);
     const cpu = ok.map((m) => m.cpu);
     const wall = ok.map((m) => m.wall);
-    const r = (x: number) => Math.round(x * 100) / 100;
     return {
         name,
         runs: ms.length,
         failed: ms.length - ok.length,
-        cpuMedian: cpu.length ? r(median(cpu)) : NaN,
-        cpuMax: cpu.length ? r(Math.max(...cpu)) : NaN,
-        wallMedian: wall.length ? r(median(wall)) : NaN,
-        wallMax: wall.length ? r(Math.max(...wall)) : NaN,
+        cpuMedian: cpu.length ? round(median(cpu)) : NaN,
+        cpuMax: cpu.length ? round(Math.max(...cpu)) : NaN,
+        wallMedian: wall.length ? round(median(wall)) : NaN,
+        wallMax: wall.length ? round(Math.max(...wall)) : NaN,
     };
 }
 
-/** `count` objects: copies of the good fixture, one namespace per copy, the last copy cut short. */
-function generateManifests(count: number, dir: string): void {
-    const docs: Record<string, any>[] = [];
-    for (const f of fs.readdirSync(GOOD).sort()) {
-        for (const d of YAML.parseAllDocuments(fs.readFileSync(path.join(GOOD, f), "utf8"))) {
-            const v = d.toJS();
-            if (v) docs.push(v);
-        }
-    }
+/** `count` objects: copies of the prod stack's objects, one namespace per copy, the last copy cut short. */
+function generateManifests(docs: readonly K8sObject[], count: number, dir: string): void {
     const out: string[] = [];
     for (let i = 0; out.length < count; i++) {
         const ns = `amalgam8-${i}`;
@@ -178,10 +169,11 @@ async function main(argv: string[]): Promise<number> {
 
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bench-check-objects-"));
     try {
+        const prodObjects = opts.objects.length > 0 ? kubernetesObjects((await runProgram(loadStackConfig(REPO_ROOT, "prod"))).resources) : [];
         for (const n of opts.objects) {
             const dir = path.join(tmp, String(n));
             fs.mkdirSync(dir);
-            generateManifests(n, dir);
+            generateManifests(prodObjects, n, dir);
             log(`bench:check: ${n} generated objects`);
             const m = await measure([...CHECK, "--manifests", dir, "--json"]);
             if (m.code !== 0 && m.code !== 1) log(`  failed (exit ${m.code}): ${m.stderr.trim().split("\n").slice(-3).join(" | ")}`);
@@ -200,12 +192,12 @@ async function main(argv: string[]): Promise<number> {
             checks: ms.length,
             succeeded: ms.filter((m) => m.code === 0).length,
             exitCodes: ms.map((m) => m.code),
-            wallMax: Math.round(Math.max(...ms.map((m) => m.wall)) * 100) / 100,
+            wallMax: round(Math.max(...ms.map((m) => m.wall))),
         };
     }
 
-    const ratio = Math.round((results[1].cpuMedian / results[0].cpuMedian) * 100) / 100;
-    const load = os.loadavg().map((x) => Math.round(x * 100) / 100);
+    const ratio = round(results[1].cpuMedian / results[0].cpuMedian);
+    const load = os.loadavg().map((x) => round(x));
     if (opts.json) {
         process.stdout.write(JSON.stringify({ cpus: os.cpus().length, loadavg: load, series: results, ratio, ...(concurrent ? { concurrent } : {}) }) + "\n");
     } else {

@@ -10,15 +10,14 @@
  * Their failover-timeout of 180 s stops Sentinel from failing over the same master again for
  * 6 minutes, so every baseline kill gets a fresh cluster (on other ports).
  */
-import {
-    ContinuousWriter,
-    RedisHaCluster,
-    SentinelEvents,
-    missingKeys,
-    sleep,
-    waitFor,
-} from "../loopback/redisCluster";
+import { sleep, waitFor } from "../loopback/process";
+import { RedisHaCluster } from "../loopback/redisCluster";
+import { ContinuousWriter, verifyAckedWrites } from "../loopback/redisWriter";
+import { SentinelEvents } from "../loopback/sentinelEvents";
 import { RedisHaTimings, chartBaselineTimings, recommendedTimings } from "../../components/redis/haConfig";
+import { InputError } from "../errors";
+import { log, runBenchmarkCommand } from "./cli";
+import { median, round } from "./stats";
 
 const USAGE = "usage: npm run bench:failover [-- --kills N] [--json] [--baseline]";
 
@@ -28,9 +27,7 @@ interface Options {
     baseline: boolean;
 }
 
-class UsageError extends Error {}
-
-export function parseArgs(argv: string[]): Options {
+function parseArgs(argv: string[]): Options {
     const o: Options = { kills: 10, json: false, baseline: false };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
@@ -39,10 +36,10 @@ export function parseArgs(argv: string[]): Options {
         else if (a === "--kills" || a.startsWith("--kills=")) {
             const v = a === "--kills" ? argv[++i] : a.slice("--kills=".length);
             if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 1000) {
-                throw new UsageError(`--kills needs an integer from 1 to 1000 (got ${v === undefined ? "nothing" : JSON.stringify(v)})`);
+                throw new InputError(`--kills needs an integer from 1 to 1000 (got ${v === undefined ? "nothing" : JSON.stringify(v)})`);
             }
             o.kills = Number(v);
-        } else throw new UsageError(`unknown argument ${JSON.stringify(a)}`);
+        } else throw new InputError(`unknown argument ${JSON.stringify(a)}`);
     }
     return o;
 }
@@ -62,18 +59,6 @@ interface SeriesResult {
     ackedWritesLost: number;
     staleMasterWrites: number;
 }
-
-const log = (msg: string): void => {
-    process.stderr.write(`${msg}\n`);
-};
-
-function median(xs: number[]): number {
-    const s = [...xs].sort((a, b) => a - b);
-    const m = Math.floor(s.length / 2);
-    return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
 
 /** One cluster with its writer and Sentinel event log. */
 class Rig {
@@ -125,10 +110,7 @@ class Rig {
         try {
             await this.writer.stop();
             const acked = this.writer.ackedKeys();
-            const missing = await waitFor("the acknowledged writes to be readable", 20000, async () => {
-                const m = await missingKeys(this.cluster.haproxyEndpoint, this.cluster.password, acked);
-                return m;
-            });
+            const missing = await verifyAckedWrites(this.cluster.haproxyEndpoint, this.cluster.password, acked);
             return { acked: acked.length, lost: missing.length, stale: this.writer.staleMasterWrites(this.events.switches()).length };
         } finally {
             this.events.stop();
@@ -145,7 +127,6 @@ async function run(o: Options): Promise<{ ours: SeriesResult; baseline?: SeriesR
     const ours = emptySeries();
     const baseline = o.baseline ? emptySeries() : undefined;
     const rig = await Rig.start("bench-ours", recommendedTimings);
-    active.add(rig);
     let lastKill = 0;
     try {
         for (let k = 1; k <= o.kills; k++) {
@@ -159,13 +140,11 @@ async function run(o: Options): Promise<{ ours: SeriesResult; baseline?: SeriesR
             log(`kill ${k}/${o.kills} (recommended): node ${r.from} -> ${String(r.to)}, failover ${r.failoverSeconds.toFixed(2)} s, ${r.failedWrites} failed writes, rejoin ${r.rejoinSeconds.toFixed(2)} s`);
             if (baseline) {
                 const b = await Rig.start(`bench-baseline-${k}`, chartBaselineTimings);
-                active.add(b);
                 try {
                     const br = await b.kill(120000);
                     baseline.kills.push(br);
                     log(`kill ${k}/${o.kills} (chart baseline, fresh cluster): failover ${br.failoverSeconds.toFixed(2)} s, ${br.failedWrites} failed writes, rejoin ${br.rejoinSeconds.toFixed(2)} s`);
                 } finally {
-                    active.delete(b);
                     const f = await b.finish();
                     baseline.ackedWrites += f.acked;
                     baseline.ackedWritesLost += f.lost;
@@ -174,7 +153,6 @@ async function run(o: Options): Promise<{ ours: SeriesResult; baseline?: SeriesR
             }
         }
     } finally {
-        active.delete(rig);
         const f = await rig.finish();
         ours.ackedWrites = f.acked;
         ours.ackedWritesLost = f.lost;
@@ -229,26 +207,7 @@ function table(ours: SeriesResult, baseline?: SeriesResult): string {
     return lines.join("\n");
 }
 
-const active = new Set<Rig>();
-
-async function main(): Promise<number> {
-    let o: Options;
-    try {
-        o = parseArgs(process.argv.slice(2));
-    } catch (e) {
-        if (e instanceof UsageError) {
-            process.stderr.write(`bench:failover: ${e.message}; ${USAGE}\n`);
-            return 2;
-        }
-        throw e;
-    }
-    for (const sig of ["SIGINT", "SIGTERM"] as const) {
-        process.once(sig, () => {
-            log(`bench:failover: ${sig}, stopping`);
-            // The harness kills every process it started on exit.
-            process.exit(130);
-        });
-    }
+async function main(o: Options): Promise<number> {
     log(`bench:failover: ${o.kills} master kill(s)${o.baseline ? ", alternating with the chart baseline" : ""}`);
     const { ours, baseline } = await run(o);
     if (o.json) {
@@ -266,12 +225,4 @@ async function main(): Promise<number> {
     return broken > 0 ? 1 : 0;
 }
 
-if (require.main === module) {
-    main().then(
-        (code) => process.exit(code),
-        (e: unknown) => {
-            process.stderr.write(`bench:failover: ${e instanceof Error ? e.message : String(e)}\n`);
-            process.exit(1);
-        },
-    );
-}
+if (require.main === module) runBenchmarkCommand("bench:failover", USAGE, parseArgs, main);

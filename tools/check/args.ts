@@ -38,34 +38,25 @@ Options:
 Exit codes: 0 no mandatory violation (advisories allowed), 1 a mandatory violation or a schema
 error, 2 bad input (file, YAML, flag, stack), 3 the policy pack or the program failed.`;
 
-const VALUE_FLAGS = new Set(["--stack", "--manifests", "--project-dir", "--out", "--policy-config"]);
+/** Each flag that takes a value, and the field it sets. */
+const VALUE_FLAGS = {
+    "--stack": "stack",
+    "--manifests": "manifests",
+    "--project-dir": "projectDir",
+    "--out": "out",
+    "--policy-config": "policyConfig",
+} as const satisfies Record<string, keyof CheckArgs>;
 const BOOL_FLAGS = new Set(["--json", "--help", "-h"]);
 
 export function parseArgs(argv: string[]): CheckArgs {
     const out: CheckArgs = { json: false, help: false };
-    for (const { flag, value } of scanFlags(argv, VALUE_FLAGS, BOOL_FLAGS)) {
+    for (const { flag, value } of scanFlags(argv, new Set(Object.keys(VALUE_FLAGS)), BOOL_FLAGS)) {
         if (value === undefined) {
             if (flag === "--json") out.json = true;
             else out.help = true;
             continue;
         }
-        switch (flag) {
-            case "--stack":
-                out.stack = value;
-                break;
-            case "--manifests":
-                out.manifests = value;
-                break;
-            case "--project-dir":
-                out.projectDir = value;
-                break;
-            case "--out":
-                out.out = value;
-                break;
-            case "--policy-config":
-                out.policyConfig = value;
-                break;
-        }
+        out[VALUE_FLAGS[flag as keyof typeof VALUE_FLAGS]] = value;
     }
     if (out.help) {
         return out;

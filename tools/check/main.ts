@@ -12,9 +12,8 @@ import { CheckReport, ResourceRow, SchemaError, Violation, exitCode, renderJson,
 import { CheckResource, STDIN, cliUrns, loadManifests, withObject } from "./resources";
 import { K8sObject } from "../../policy/lib/k8s";
 import { validateSchema } from "./schema";
-
-export const REPO_ROOT = path.resolve(__dirname, "..", "..");
-export const POLICY_DIR = path.join(REPO_ROOT, "policy");
+import { REPO_ROOT } from "../repoRoot";
+import { POLICY_DIR } from "./packBuild";
 
 const POLICY_CONFIG_DIR = path.join(POLICY_DIR, "config");
 
@@ -136,7 +135,7 @@ export async function check(args: CheckArgs): Promise<CheckOutcome> {
     }
 }
 
-export async function main(argv: string[]): Promise<number> {
+async function main(argv: string[]): Promise<number> {
     let args: CheckArgs;
     try {
         args = parseArgs(argv);

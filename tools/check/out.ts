@@ -7,12 +7,13 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { CLUSTER_SCOPED_KINDS, K8sObject } from "../../policy/lib/k8s";
+import { K8sObject } from "../../policy/lib/k8s";
+import { CLUSTER_SCOPED_KINDS } from "../../policy/lib/kinds";
 import { InputError } from "../errors";
 
 export const REDACTED = "<redacted>";
 
-export function sortKeys(v: unknown): unknown {
+function sortKeys(v: unknown): unknown {
     if (Array.isArray(v)) {
         return v.map(sortKeys);
     }

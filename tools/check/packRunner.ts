@@ -18,11 +18,11 @@ export type Level = "advisory" | "mandatory" | "disabled" | "remediate";
 
 const LEVELS: Level[] = ["advisory", "mandatory", "disabled", "remediate"];
 
-export function levelName(n: number): Level {
+function levelName(n: number): Level {
     return LEVELS[n] ?? "advisory";
 }
 
-export function levelNumber(l: Level): analyzerpb.EnforcementLevel {
+function levelNumber(l: Level): analyzerpb.EnforcementLevel {
     return LEVELS.indexOf(l) as analyzerpb.EnforcementLevel;
 }
 
@@ -98,7 +98,7 @@ function unary<Req, Res>(client: AnalyzerClient, method: string, req: Req, timeo
 }
 
 /** Time allowed for a call carrying `resources` objects: generous on a busy machine, yet bounded. */
-export function callTimeoutMs(resources: number): number {
+function callTimeoutMs(resources: number): number {
     return 120_000 + 50 * resources;
 }
 
@@ -118,6 +118,25 @@ function propertiesOf(r: PackResource): Struct {
         structs.set(r.props, s);
     }
     return s;
+}
+
+/** The setters AnalyzeRequest and AnalyzerResource share. */
+interface ResourceMessage {
+    setType(value: string): unknown;
+    setUrn(value: string): unknown;
+    setName(value: string): unknown;
+    setProperties(value?: Struct): unknown;
+    setOptions(value?: analyzerpb.AnalyzerResourceOptions): unknown;
+}
+
+/** Fills in what Analyze and AnalyzeStack both say of a resource. */
+function describeResource<M extends ResourceMessage>(message: M, r: PackResource): M {
+    message.setType(r.type);
+    message.setUrn(r.urn);
+    message.setName(r.name);
+    message.setProperties(propertiesOf(r));
+    message.setOptions(resourceOptions(r));
+    return message;
 }
 
 function resourceOptions(r: PackResource): analyzerpb.AnalyzerResourceOptions {
@@ -147,7 +166,6 @@ export class PolicyPackProcess {
     private constructor(
         private readonly child: ChildProcess,
         private readonly client: AnalyzerClient,
-        private readonly stderr: () => string,
         /** Port of the pack's Analyzer gRPC server on 127.0.0.1. */
         readonly port: number,
     ) {}
@@ -205,7 +223,7 @@ export class PolicyPackProcess {
                     "grpc.max_receive_message_length": 400 * 1024 * 1024,
                     "grpc.max_send_message_length": 400 * 1024 * 1024,
                 });
-                resolve(new PolicyPackProcess(child, client, () => err, Number(m[1])));
+                resolve(new PolicyPackProcess(child, client, Number(m[1])));
             });
         });
     }
@@ -257,12 +275,7 @@ export class PolicyPackProcess {
     }
 
     async analyze(r: PackResource): Promise<Diagnostic[]> {
-        const req = new analyzerpb.AnalyzeRequest();
-        req.setType(r.type);
-        req.setUrn(r.urn);
-        req.setName(r.name);
-        req.setProperties(propertiesOf(r));
-        req.setOptions(resourceOptions(r));
+        const req = describeResource(new analyzerpb.AnalyzeRequest(), r);
         const res = await unary<analyzerpb.AnalyzeRequest, analyzerpb.AnalyzeResponse>(this.client, "analyze", req, callTimeoutMs(IN_FLIGHT));
         return diagnostics(res, r.urn);
     }
@@ -271,12 +284,7 @@ export class PolicyPackProcess {
         const req = new analyzerpb.AnalyzeStackRequest();
         req.setResourcesList(
             resources.map((r) => {
-                const ar = new analyzerpb.AnalyzerResource();
-                ar.setType(r.type);
-                ar.setUrn(r.urn);
-                ar.setName(r.name);
-                ar.setProperties(propertiesOf(r));
-                ar.setOptions(resourceOptions(r));
+                const ar = describeResource(new analyzerpb.AnalyzerResource(), r);
                 if (r.parent) ar.setParent(r.parent);
                 return ar;
             }),
@@ -320,10 +328,5 @@ export class PolicyPackProcess {
                 resolve();
             }
         });
-    }
-
-    /** Recent stderr of the pack, for error reports. */
-    stderrTail(): string {
-        return this.stderr().trim().split("\n").slice(-15).join("\n");
     }
 }

@@ -37,7 +37,7 @@ export interface CheckReport {
     notes: string[];
 }
 
-export function mandatoryCount(r: CheckReport): number {
+function mandatoryCount(r: CheckReport): number {
     return r.violations.filter((v) => v.enforcementLevel === "mandatory").length;
 }
 

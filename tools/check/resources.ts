@@ -5,6 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
+import { PROJECT } from "../../components/config";
 import { InputError } from "../errors";
 import { K8sObject, asK8sObject, refOf, typeToken } from "../../policy/lib/k8s";
 
@@ -45,6 +46,14 @@ export function unwrapSecrets(v: unknown): unknown {
     return v;
 }
 
+/** The Kubernetes objects among a program's resources, secrets unwrapped, as the cluster would get them. */
+export function kubernetesObjects(resources: readonly { type: string; inputs: Record<string, any> }[]): K8sObject[] {
+    return resources
+        .map((r) => asK8sObject(r.type, r.inputs))
+        .filter((o): o is K8sObject => o !== undefined)
+        .map((o) => unwrapSecrets(o) as K8sObject);
+}
+
 export function withObject(r: Omit<CheckResource, "object" | "ref">): CheckResource {
     const obj = asK8sObject(r.type, r.props);
     if (!obj) {
@@ -54,7 +63,6 @@ export function withObject(r: Omit<CheckResource, "object" | "ref">): CheckResou
     return { ...r, object, ref: refOf(object) };
 }
 
-const PROJECT = "a8-control-plane";
 
 function listYamlFiles(p: string): string[] {
     let st: fs.Stats;

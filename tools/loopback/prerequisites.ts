@@ -6,14 +6,14 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { REPO_ROOT } from "../repoRoot";
 
 export type Amalgam8Variant = "upstream" | "patched";
 export type Amalgam8Service = "controller" | "registry";
 
 /** Where tools/amalgam8/build.sh lays out its patch series variant, and how to build it. */
-export const PATCH_SERIES_DIR = "images/amalgam8/patches";
+const PATCH_SERIES_DIR = "images/amalgam8/patches";
 const BUILD_SCRIPT = path.join("tools", "amalgam8", "build.sh");
-const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
 const BUILD_COMMAND: Record<Amalgam8Variant, string> = {
     upstream: "npm run build:amalgam8",
@@ -35,6 +35,14 @@ function amalgam8VariantDir(variant: Amalgam8Variant): string {
         variantDirs.set(variant, dir);
     }
     return dir;
+}
+
+/** Builds the binaries of a variant with build.sh (a no-op when they are up to date); its output goes to stderr. */
+export function buildAmalgam8(variant: Amalgam8Variant): void {
+    const patches = variant === "patched" ? ["--patches", path.join(REPO_ROOT, PATCH_SERIES_DIR)] : [];
+    const args = [path.join(REPO_ROOT, BUILD_SCRIPT), ...patches];
+    const r = spawnSync("bash", args, { stdio: ["ignore", process.stderr, process.stderr], timeout: 15 * 60 * 1000 });
+    if (r.status !== 0) throw new Error(`${BUILD_SCRIPT} ${args.slice(1).join(" ")} failed (exit ${String(r.status)})`);
 }
 
 /** Where a service's image-like layout (binary, locales/, rules-schema.json) is. */
@@ -112,7 +120,7 @@ export function amalgam8Prerequisites(variant: Amalgam8Variant): readonly Prereq
         : [PREREQUISITES.controllerPatched, PREREQUISITES.registryPatched];
 }
 
-export class MissingPrerequisites extends Error {}
+class MissingPrerequisites extends Error {}
 
 /** The message naming every missing prerequisite and its provider, or undefined when none is missing. */
 export function missingPrerequisitesMessage(needed: readonly Prerequisite[], purpose: string): string | undefined {

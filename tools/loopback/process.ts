@@ -114,7 +114,7 @@ export class ManagedProcess {
     private done = false;
     private frozen = false;
 
-    constructor(readonly name: string, private readonly child: ChildProcess) {
+    constructor(readonly name: string, child: ChildProcess) {
         if (child.pid === undefined) throw new Error(`${name}: failed to start`);
         installExitHook();
         this.pid = child.pid;

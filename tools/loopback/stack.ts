@@ -11,10 +11,11 @@ import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
 import { KUBERNETES_PATHS, REDIS_HA_FILES, RedisHaPaths, SCRIPT_ENV } from "../../components/redis/haConfig";
 import type { K8sObject } from "../../policy/lib/k8s";
-import { Amalgam8Instance, Amalgam8Service, Amalgam8Variant, Endpoint, amalgam8ServiceOfImage, startAmalgam8 } from "./amalgam8";
-import { ManagedProcess, WaitAborted, freePorts, launch, makeTempDir, removeTempDir, sleep, tailFile, waitFor } from "./process";
-import { PREREQUISITES, requirePrerequisites } from "./prerequisites";
-import { RedisHaCluster, command } from "./redisCluster";
+import { Amalgam8Instance, amalgam8ServiceOfImage, startAmalgam8 } from "./amalgam8";
+import { Endpoint, ManagedProcess, WaitAborted, freePorts, launch, makeTempDir, removeTempDir, sleep, tailFile, waitFor } from "./process";
+import { Amalgam8Service, Amalgam8Variant, PREREQUISITES, requirePrerequisites } from "./prerequisites";
+import { command } from "./redisClient";
+import { RedisHaCluster } from "./redisCluster";
 import type { JourneyTarget } from "../smoke/journey";
 
 export interface RenderedStack {

@@ -51,7 +51,7 @@ const RUN_ID = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 const STACK_NAME = /^[\w.\-/]+$/;
 
 /** An absolute http(s) URL without query or fragment, returned without a trailing slash. */
-export function baseUrl(flag: string, value: string): string {
+function baseUrl(flag: string, value: string): string {
     let u: URL;
     try {
         u = new URL(value);

@@ -4,16 +4,14 @@
  * `--watch` for a fault drill. See USAGE in args.ts for flags and exit codes.
  */
 import { randomBytes } from "crypto";
-import * as path from "path";
 import { InputError } from "../errors";
+import { REPO_ROOT } from "../repoRoot";
 import { SmokeArgs, USAGE, parseArgs } from "./args";
 import { Connection, directConnection, stackConnection } from "./connection";
 import { runDrill } from "./drill";
 import { runSidecarJourney } from "./journey";
 import { renderDrill, renderJourney } from "./report";
 import { ToolError, readStackOutputs, targetsFromOutputs } from "./stack";
-
-const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
 async function connect(args: SmokeArgs): Promise<Connection> {
     if (args.stack === undefined) return directConnection(args.controller!, args.registry!, args.token);
@@ -47,7 +45,7 @@ function oneLine(message: string): string {
         .join("; ");
 }
 
-export async function main(argv: string[]): Promise<number> {
+async function main(argv: string[]): Promise<number> {
     try {
         const args = parseArgs(argv);
         if (args.help) {

@@ -1,0 +1,67 @@
+/**
+ * One attempt of a rendered probe, made as the kubelet makes it: an HTTP GET through the port the
+ * pod's container port is reachable on, or a TCP connect from inside the pod's network namespace.
+ */
+import { spawn } from "child_process";
+import type { IContainer } from "kubernetes-models/v1/Container";
+import type { IProbe } from "kubernetes-models/v1/Probe";
+import { ProbeKind, probeOf, probePort } from "./kubelet";
+
+export interface ProbeResult {
+    readonly ok: boolean;
+    readonly detail: string;
+}
+
+/**
+ * One attempt of the container's `kind` probe (path, port, headers, timeout); a container without
+ * one counts as passing. `hostPortFor` maps a container port to the 127.0.0.1 port reaching it;
+ * `podPid` is a process in the pod's network namespace.
+ */
+export async function probeOnce(
+    container: IContainer,
+    kind: ProbeKind,
+    hostPortFor: (containerPort: number) => number,
+    podPid: number,
+): Promise<ProbeResult> {
+    const p = probeOf(container, kind);
+    if (!p) {
+        return { ok: true, detail: `no ${kind} probe (the kubelet counts the container as ${kind === "readiness" ? "Ready" : "live"})` };
+    }
+    const port = hostPortFor(probePort(container, p, kind));
+    if (p.httpGet) {
+        if ((p.httpGet.scheme ?? "HTTP") !== "HTTP") {
+            return { ok: false, detail: `${kind} probe uses ${p.httpGet.scheme}: the service serves plain HTTP only` };
+        }
+        const headers = Object.fromEntries((p.httpGet.httpHeaders ?? []).map((h) => [h.name, h.value]));
+        return httpProbe(`http://127.0.0.1:${port}${p.httpGet.path ?? "/"}`, headers, probeTimeoutMs(p));
+    }
+    return tcpProbeInPod(podPid, probePort(container, p, kind), probeTimeoutMs(p));
+}
+
+const probeTimeoutMs = (probe: IProbe): number => (probe.timeoutSeconds ?? 1) * 1000;
+
+async function httpProbe(url: string, headers: Record<string, string>, timeoutMs: number): Promise<ProbeResult> {
+    try {
+        const res = await fetch(url, { headers, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
+        await res.arrayBuffer();
+        // The kubelet counts 200-399 as success.
+        return { ok: res.status >= 200 && res.status < 400, detail: `GET ${new URL(url).pathname} -> ${res.status}` };
+    } catch (e) {
+        return { ok: false, detail: `GET ${new URL(url).pathname}: ${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}` };
+    }
+}
+
+/** A TCP connect from inside the pod's network namespace, as the kubelet's connect to the pod IP. */
+function tcpProbeInPod(podPid: number, port: number, timeoutMs: number): Promise<ProbeResult> {
+    const script = `require("net").connect(${port}, "127.0.0.1").on("connect", () => process.exit(0)).on("error", (e) => { console.error(e.code); process.exit(1); })`;
+    return new Promise((resolve) => {
+        const child = spawn("nsenter", [`--net=/proc/${podPid}/ns/net`, "--", process.execPath, "-e", script], { stdio: ["ignore", "ignore", "pipe"] });
+        let err = "";
+        child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+        const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs + 1000);
+        child.once("exit", (code) => {
+            clearTimeout(timer);
+            resolve(code === 0 ? { ok: true, detail: `tcp ${port}: connected` } : { ok: false, detail: `tcp ${port}: ${err.trim() || "no answer"}` });
+        });
+    });
+}

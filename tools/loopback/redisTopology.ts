@@ -1,0 +1,117 @@
+/**
+ * A Redis HA cluster seen through its endpoints: the node a quorum of Sentinels names master,
+ * whether a replica is synced, whether HAProxy acknowledges a write. It only asks; starting,
+ * stopping and breaking the processes is RedisHaCluster's (redisCluster.ts).
+ */
+import { RedisHaLayout, minimumFaultSpacingMs } from "../../components/redis/haConfig";
+import { Endpoint, waitFor } from "./process";
+import { command, connect, parseInfo, replyFields } from "./redisClient";
+
+export class RedisHaTopology {
+    protected constructor(
+        readonly layout: RedisHaLayout,
+        /** The AUTH password of every redis-server, Sentinel and of HAProxy's checks. */
+        readonly password: string,
+    ) {}
+
+    get nodeCount(): number {
+        return this.layout.nodes.length;
+    }
+
+    get haproxyEndpoint(): Endpoint {
+        return { host: this.layout.haproxy.bind, port: this.layout.haproxy.port };
+    }
+
+    redisEndpoint(i: number): Endpoint {
+        return { host: this.layout.nodes[i].host, port: this.layout.nodes[i].redisPort };
+    }
+
+    sentinelEndpoint(i: number): Endpoint {
+        return { host: this.layout.nodes[i].host, port: this.layout.nodes[i].sentinelPort };
+    }
+
+    /** Node index of a redis port, or undefined. */
+    nodeOfPort(port: number): number | undefined {
+        const i = this.layout.nodes.findIndex((n) => n.redisPort === port);
+        return i < 0 ? undefined : i;
+    }
+
+    /** Spacing between crash faults that Sentinel's failover-timeout allows. */
+    get faultSpacingMs(): number {
+        return minimumFaultSpacingMs(this.layout.sentinel);
+    }
+
+    async info(i: number, section = "replication", timeoutMs = 1000): Promise<Record<string, string>> {
+        return parseInfo(await command(this.redisEndpoint(i), this.password, ["INFO", section], timeoutMs));
+    }
+
+    /** Node index named by at least a quorum of Sentinels, or undefined. */
+    async sentinelMaster(): Promise<number | undefined> {
+        const votes = new Map<number, number>();
+        await Promise.all(
+            this.layout.nodes.map(async (_, s) => {
+                try {
+                    const r = await command(this.sentinelEndpoint(s), this.password, ["SENTINEL", "get-master-addr-by-name", this.layout.masterName], 1000);
+                    if (Array.isArray(r) && r.length === 2) {
+                        const node = this.nodeOfPort(Number(r[1]));
+                        if (node !== undefined) votes.set(node, (votes.get(node) ?? 0) + 1);
+                    }
+                } catch {
+                    // An unreachable Sentinel simply does not vote.
+                }
+            }),
+        );
+        for (const [node, v] of votes) if (v >= this.layout.quorum) return node;
+        return undefined;
+    }
+
+    /** Waits until a quorum of Sentinels names a master other than `not`; returns its index. */
+    async waitForNewMaster(not: number | undefined, timeoutMs: number): Promise<number> {
+        return waitFor(`Sentinels to agree on a master other than node ${String(not)}`, timeoutMs, async () => {
+            const m = await this.sentinelMaster();
+            return m !== undefined && m !== not ? m : undefined;
+        });
+    }
+
+    /** Replica of the current master with its link up, first sync done and a non-zero priority. */
+    async isSyncedReplica(i: number): Promise<boolean> {
+        const master = await this.sentinelMaster();
+        if (master === undefined || master === i) return false;
+        const info = await this.info(i, "replication", 500);
+        return (
+            info.role === "slave" &&
+            Number(info.master_port) === this.layout.nodes[master].redisPort &&
+            info.master_link_status === "up" &&
+            info.master_sync_in_progress === "0" &&
+            Number(info.slave_priority) > 0
+        );
+    }
+
+    async waitForReplica(i: number, timeoutMs: number): Promise<void> {
+        await waitFor(`node ${i} to rejoin as a synced replica`, timeoutMs, () => this.isSyncedReplica(i), 100);
+    }
+
+    /** Every Sentinel sees the others and every replica; every replica is synced; HAProxy acknowledges a write. */
+    async waitHealthy(timeoutMs: number): Promise<void> {
+        const n = this.nodeCount;
+        await waitFor("a healthy cluster", timeoutMs, async () => {
+            const master = await this.sentinelMaster();
+            if (master === undefined) return false;
+            for (let s = 0; s < n; s++) {
+                const r = await command(this.sentinelEndpoint(s), this.password, ["SENTINEL", "MASTER", this.layout.masterName], 1000);
+                const f = Array.isArray(r) ? replyFields(r) : {};
+                if (Number(f["num-slaves"]) !== n - 1 || Number(f["num-other-sentinels"]) !== n - 1) return false;
+                if ((f.flags ?? "") !== "master") return false;
+            }
+            for (let i = 0; i < n; i++) if (i !== master && !(await this.isSyncedReplica(i))) return false;
+            const c = connect(this.haproxyEndpoint, this.password, 1000);
+            try {
+                await c.connect();
+                await c.set("__health__", String(Date.now()));
+                return Number(await c.call("WAIT", "1", "1000")) >= 1;
+            } finally {
+                c.disconnect();
+            }
+        }, 250);
+    }
+}

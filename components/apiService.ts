@@ -15,6 +15,10 @@ import { isolatedPolicySpec } from "./kube/network";
 import { resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity, spreadConstraints } from "./kube/pod";
 
 type NetworkPolicyEgressRule = k8s.types.input.networking.v1.NetworkPolicyEgressRule;
+type DeploymentSpec = k8s.types.input.apps.v1.DeploymentSpec;
+type ServiceSpec = k8s.types.input.core.v1.ServiceSpec;
+type PodDisruptionBudgetSpec = k8s.types.input.policy.v1.PodDisruptionBudgetSpec;
+type HorizontalPodAutoscalerSpec = k8s.types.input.autoscaling.v2.HorizontalPodAutoscalerSpec;
 
 /** Arguments of one Amalgam8 API service (the controller or the registry). */
 export interface ApiServiceArgs {
@@ -62,138 +66,139 @@ export class ApiService extends pulumi.ComponentResource {
 
     constructor(name: string, args: ApiServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("amalgam8:index:ApiService", name, {}, opts);
-        const { profile, namespace } = args;
-        const serviceName = profile.kind;
-        const selector = selectorLabels({ name: serviceName, instance: args.instance });
-        const labels = standardLabels({
-            name: serviceName,
-            instance: args.instance,
-            component: profile.component,
-            version: imageVersion(args.image),
-        });
-        const metadata = { name: serviceName, namespace, labels };
-        const port = args.port ?? profile.defaultPort;
+        const objects = apiServiceObjects(args);
+        const { metadata, selector } = objects;
+        const port = args.port ?? args.profile.defaultPort;
         const serviceType = pulumi.output(args.serviceType ?? "ClusterIP");
         const childOpts = { parent: this };
 
-        const serviceAccount = new k8s.core.v1.ServiceAccount(
-            `${name}-sa`,
-            // The services never call the Kubernetes API: no token anywhere.
-            { metadata, automountServiceAccountToken: false },
-            childOpts,
-        );
-
+        // The services never call the Kubernetes API: no token anywhere.
+        const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata, automountServiceAccountToken: false }, childOpts);
         this.deployment = new k8s.apps.v1.Deployment(
             `${name}-deployment`,
             {
-                metadata: { ...metadata, annotations: { "kubernetes.io/description": profile.description } },
-                spec: {
-                    ...(args.autoscaling ? {} : { replicas: args.replicas ?? 2 }),
-                    selector: { matchLabels: selector },
-                    // Surge first, never go below the desired count.
-                    strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-                    minReadySeconds: 5,
-                    progressDeadlineSeconds: 300,
-                    revisionHistoryLimit: 5,
-                    template: {
-                        metadata: { labels },
-                        spec: {
-                            serviceAccountName: serviceAccount.metadata.name,
-                            automountServiceAccountToken: false,
-                            securityContext: restrictedPodSecurity(),
-                            topologySpreadConstraints: spreadConstraints(selector, args.spreadAcrossZones ?? false),
-                            terminationGracePeriodSeconds: 30,
-                            containers: [
-                                {
-                                    name: serviceName,
-                                    image: args.image,
-                                    imagePullPolicy: "IfNotPresent",
-                                    ports: [{ name: CONTAINER_PORT_NAME, containerPort: CONTAINER_PORT, protocol: "TCP" }],
-                                    env: pulumi
-                                        .output(args.logLevel ?? "info")
-                                        .apply((level) => apiServiceEnv(profile, level, args.storage, args.auth)),
-                                    readinessProbe: profile.readinessProbe,
-                                    livenessProbe: profile.livenessProbe,
-                                    resources: resourceRequirements(args.resources),
-                                    securityContext: restrictedContainerSecurity(),
-                                },
-                            ],
-                        },
-                    },
-                },
+                metadata: { ...metadata, annotations: { "kubernetes.io/description": args.profile.description } },
+                spec: workloadSpec(args, objects, serviceAccount.metadata.name),
             },
             { ...childOpts, dependsOn: args.dependsOn },
         );
-
         this.service = new k8s.core.v1.Service(
             `${name}-service`,
-            {
-                metadata,
-                spec: {
-                    type: serviceType,
-                    selector,
-                    ports: [
-                        {
-                            name: CONTAINER_PORT_NAME,
-                            port,
-                            targetPort: CONTAINER_PORT_NAME,
-                            protocol: "TCP",
-                            nodePort: pulumi
-                                .all([serviceType, args.nodePort])
-                                .apply(([type, nodePort]) => (type === "NodePort" ? nodePort : undefined)),
-                        },
-                    ],
-                },
-            },
+            { metadata, spec: exposureSpec(selector, port, serviceType, args.nodePort) },
             childOpts,
         );
-
-        new k8s.policy.v1.PodDisruptionBudget(
-            `${name}-pdb`,
-            // Exactly one pod may be evicted at a time: drains proceed, capacity stays.
-            { metadata, spec: { maxUnavailable: 1, selector: { matchLabels: selector }, unhealthyPodEvictionPolicy: "AlwaysAllow" } },
-            childOpts,
-        );
-
+        new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, { metadata, spec: disruptionBudgetSpec(selector) }, childOpts);
         new k8s.networking.v1.NetworkPolicy(
             `${name}-netpol`,
-            {
-                metadata,
-                // Sidecars in every namespace (and node ports, load balancers) call the API.
-                spec: isolatedPolicySpec(selector, [{ ports: [{ port: CONTAINER_PORT, protocol: "TCP" }] }], args.storageEgress),
-            },
+            // Sidecars in every namespace (and node ports, load balancers) call the API.
+            { metadata, spec: isolatedPolicySpec(selector, [{ ports: [{ port: CONTAINER_PORT, protocol: "TCP" }] }], args.storageEgress) },
             childOpts,
         );
-
         if (args.autoscaling) {
-            const a = args.autoscaling;
             new k8s.autoscaling.v2.HorizontalPodAutoscaler(
                 `${name}-hpa`,
-                {
-                    metadata,
-                    spec: {
-                        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: serviceName },
-                        minReplicas: a.minReplicas,
-                        maxReplicas: a.maxReplicas,
-                        metrics: [
-                            {
-                                type: "Resource",
-                                resource: { name: "cpu", target: { type: "Utilization", averageUtilization: a.targetCpuUtilization } },
-                            },
-                        ],
-                    },
-                },
+                { metadata, spec: autoscalerSpec(metadata.name, args.autoscaling) },
                 { ...childOpts, dependsOn: [this.deployment] },
             );
         }
 
-        this.url = pulumi.interpolate`http://${serviceFqdn(serviceName, namespace)}:${port}`;
+        this.url = pulumi.interpolate`http://${serviceFqdn(metadata.name, args.namespace)}:${port}`;
         this.endpoint = pulumi
             .all([serviceType, this.service.spec, this.service.status])
             .apply(([type, spec, status]) => externalEndpoint(type, spec, status));
 
         this.registerOutputs({ url: this.url, endpoint: this.endpoint });
     }
+}
+
+/** Name, labels and selector shared by every object of one service; the name is the service's kind. */
+interface ApiServiceObjects {
+    readonly metadata: { readonly name: string; readonly namespace: string; readonly labels: Record<string, string> };
+    readonly selector: Record<string, string>;
+}
+
+function apiServiceObjects(args: ApiServiceArgs): ApiServiceObjects {
+    const name = args.profile.kind;
+    const labels = standardLabels({ name, instance: args.instance, component: args.profile.component, version: imageVersion(args.image) });
+    return { metadata: { name, namespace: args.namespace, labels }, selector: selectorLabels({ name, instance: args.instance }) };
+}
+
+/** The workload: replicas spread over nodes, surge-first rollouts, the restricted profile. */
+function workloadSpec(args: ApiServiceArgs, objects: ApiServiceObjects, serviceAccountName: pulumi.Input<string>): DeploymentSpec {
+    const { profile } = args;
+    return {
+        ...(args.autoscaling ? {} : { replicas: args.replicas ?? 2 }),
+        selector: { matchLabels: objects.selector },
+        // Surge first, never go below the desired count.
+        strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+        minReadySeconds: 5,
+        progressDeadlineSeconds: 300,
+        revisionHistoryLimit: 5,
+        template: {
+            metadata: { labels: objects.metadata.labels },
+            spec: {
+                serviceAccountName,
+                automountServiceAccountToken: false,
+                securityContext: restrictedPodSecurity(),
+                topologySpreadConstraints: spreadConstraints(objects.selector, args.spreadAcrossZones ?? false),
+                terminationGracePeriodSeconds: 30,
+                containers: [
+                    {
+                        name: objects.metadata.name,
+                        image: args.image,
+                        imagePullPolicy: "IfNotPresent",
+                        ports: [{ name: CONTAINER_PORT_NAME, containerPort: CONTAINER_PORT, protocol: "TCP" }],
+                        env: pulumi
+                            .output(args.logLevel ?? "info")
+                            .apply((level) => apiServiceEnv(profile, level, args.storage, args.auth)),
+                        readinessProbe: profile.readinessProbe,
+                        livenessProbe: profile.livenessProbe,
+                        resources: resourceRequirements(args.resources),
+                        securityContext: restrictedContainerSecurity(),
+                    },
+                ],
+            },
+        },
+    };
+}
+
+/** The exposure: the Service port in front of the container port; a node port only for NodePort. */
+function exposureSpec(
+    selector: Record<string, string>,
+    port: pulumi.Input<number>,
+    serviceType: pulumi.Output<ServiceType>,
+    nodePort: pulumi.Input<number> | undefined,
+): ServiceSpec {
+    return {
+        type: serviceType,
+        selector,
+        ports: [
+            {
+                name: CONTAINER_PORT_NAME,
+                port,
+                targetPort: CONTAINER_PORT_NAME,
+                protocol: "TCP",
+                nodePort: pulumi.all([serviceType, nodePort]).apply(([type, p]) => (type === "NodePort" ? p : undefined)),
+            },
+        ],
+    };
+}
+
+/** Exactly one pod may be evicted at a time: drains proceed, capacity stays. */
+function disruptionBudgetSpec(selector: Record<string, string>): PodDisruptionBudgetSpec {
+    return { maxUnavailable: 1, selector: { matchLabels: selector }, unhealthyPodEvictionPolicy: "AlwaysAllow" };
+}
+
+/** The autoscaler that owns the Deployment's replica count, on CPU utilisation. */
+function autoscalerSpec(deploymentName: string, a: AutoscalingSettings): HorizontalPodAutoscalerSpec {
+    return {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deploymentName },
+        minReplicas: a.minReplicas,
+        maxReplicas: a.maxReplicas,
+        metrics: [
+            { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: a.targetCpuUtilization } } },
+        ],
+    };
 }
 
 /** The address a client outside the cluster uses, from the Service as the cluster reports it. */

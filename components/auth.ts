@@ -5,6 +5,7 @@ import * as jwt from "jsonwebtoken";
 import { SecretKeyRef } from "./amalgam8";
 import { standardLabels } from "./kube/labels";
 import { singleValueSecret } from "./kube/secret";
+import { SECRETS } from "./settings/schema";
 
 export const JWT_SECRET_REF: SecretKeyRef = { name: "a8-auth", key: "jwt-secret" };
 /** The tenant claim that grants access to every tenant. */
@@ -35,7 +36,7 @@ export class JwtAuth extends pulumi.ComponentResource {
     constructor(name: string, args: JwtAuthArgs, opts?: pulumi.ComponentResourceOptions) {
         super("amalgam8:index:JwtAuth", name, {}, opts);
         const value = pulumi.secret(
-            args.secret ?? new random.RandomPassword(`${name}-secret`, { length: 48, special: false }, { parent: this }).result,
+            args.secret ?? new random.RandomPassword(`${name}-secret`, { length: SECRETS.jwtSecret.generatedLength, special: false }, { parent: this }).result,
         );
         this.secret = new k8s.core.v1.Secret(
             `${name}-secret`,

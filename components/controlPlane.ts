@@ -1,9 +1,19 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { API_SERVICES, AuthBinding, StorageBinding, sidecarEnv } from "./amalgam8";
-import { ApiService } from "./apiService";
+import { API_SERVICES, ApiServiceKind, sidecarEnv } from "./amalgam8";
+import { ApiService, ApiServiceArgs } from "./apiService";
 import { JWT_SECRET_REF, JwtAuth } from "./auth";
-import { ApiServiceSettings, AuthMode, ConfigError, ControlPlaneSettings, PartialSettings, RedisSettings, ServiceType, StorageType, resolveSettings } from "./config";
+import {
+    ApiServiceSettings,
+    AuthMode,
+    ConfigError,
+    ControlPlaneSettings,
+    PartialSettings,
+    RedisSettings,
+    ServiceType,
+    StorageType,
+    resolveSettings,
+} from "./config";
 import { PART_OF } from "./kube/labels";
 import { Redis } from "./redis/redis";
 
@@ -67,86 +77,43 @@ export class ControlPlane extends pulumi.ComponentResource {
         // Validated before anything is registered.
         const resolved = ControlPlane.resolveArgs(name, args);
         super("amalgam8:index:ControlPlane", name, {}, opts);
-        const namespace = resolved.namespace;
-        const storage = resolved.storage;
-        const childOpts: pulumi.CustomResourceOptions = { parent: this };
+        const { namespace } = resolved;
+        const childOpts = { parent: this };
+        const namespaceObject = resolved.createNamespace
+            ? new k8s.core.v1.Namespace(`${name}-namespace`, namespaceArgs(namespace), childOpts)
+            : undefined;
+        const inNamespace = { ...childOpts, dependsOn: namespaceObject ? [namespaceObject] : [] };
 
-        const dependsOn: pulumi.Resource[] = [];
-        if (resolved.createNamespace) {
-            dependsOn.push(
-                new k8s.core.v1.Namespace(
-                    `${name}-namespace`,
-                    {
-                        metadata: {
-                            name: namespace,
-                            labels: {
-                                "app.kubernetes.io/part-of": PART_OF,
-                                // Admission enforces what the pods already declare.
-                                "pod-security.kubernetes.io/enforce": "restricted",
-                            },
-                        },
-                    },
-                    childOpts,
-                ),
-            );
+        if (resolved.storage === "redis") {
+            const redisArgs = {
+                namespace,
+                instance: name,
+                settings: resolved.redis,
+                password: args.redisPassword,
+                clientSelector: apiServicePods(name),
+            };
+            this.redis = new Redis(`${name}-redis`, redisArgs, inNamespace);
         }
-        const inNamespace = { ...childOpts, dependsOn };
+        const jwtAuth =
+            resolved.auth === "jwt"
+                ? new JwtAuth(`${name}-auth`, { namespace, instance: name, secret: args.jwtSecret }, inNamespace)
+                : undefined;
 
-        // Only the control plane's own pods may reach Redis.
-        const clientSelector = {
-            matchLabels: { "app.kubernetes.io/instance": name },
-            matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: Object.keys(API_SERVICES) }],
+        const wiring: ApiServiceWiring = {
+            namespace,
+            instance: name,
+            serviceType: args.serviceType,
+            spreadAcrossZones: resolved.spreadAcrossZones,
+            storage: this.redis?.binding ?? { kind: "memory" },
+            storageEgress: this.redis?.clientEgress,
+            auth: jwtAuth ? { mode: "jwt", secret: JWT_SECRET_REF } : { mode: "none" },
+            // Pods start only once the Secrets they reference exist.
+            dependsOn: [this.redis?.passwordSecret, jwtAuth?.secret].filter((s): s is k8s.core.v1.Secret => s !== undefined),
         };
-        let storageBinding: StorageBinding = { kind: "memory" };
-        if (storage === "redis") {
-            this.redis = new Redis(
-                `${name}-redis`,
-                {
-                    namespace,
-                    instance: name,
-                    settings: resolved.redis,
-                    password: args.redisPassword,
-                    clientSelector,
-                },
-                inNamespace,
-            );
-            storageBinding = this.redis.binding;
-        }
-
-        let authBinding: AuthBinding = { mode: "none" };
-        let jwtAuth: JwtAuth | undefined;
-        if (resolved.auth === "jwt") {
-            jwtAuth = new JwtAuth(`${name}-auth`, { namespace, instance: name, secret: args.jwtSecret }, inNamespace);
-            authBinding = { mode: "jwt", secret: JWT_SECRET_REF };
-        }
-
-        // Pods start only once the Secrets they reference exist.
-        const secrets = [this.redis?.passwordSecret, jwtAuth?.secret].filter((s): s is k8s.core.v1.Secret => s !== undefined);
-        const apiService = (kind: keyof typeof API_SERVICES, settings: ApiServiceSettings) =>
-            new ApiService(
-                `${name}-${kind}`,
-                {
-                    profile: API_SERVICES[kind],
-                    namespace,
-                    instance: name,
-                    image: settings.image,
-                    replicas: settings.replicas,
-                    autoscaling: settings.autoscaling,
-                    port: settings.port,
-                    serviceType: args.serviceType,
-                    nodePort: settings.nodePort,
-                    logLevel: settings.logLevel,
-                    resources: settings.resources,
-                    storage: storageBinding,
-                    auth: authBinding,
-                    spreadAcrossZones: resolved.spreadAcrossZones,
-                    storageEgress: this.redis?.clientEgress,
-                    dependsOn: secrets,
-                },
-                inNamespace,
-            );
-        this.controller = apiService("controller", resolved.controller);
-        this.registry = apiService("registry", resolved.registry);
+        const apiService = (kind: ApiServiceKind) =>
+            new ApiService(`${name}-${kind}`, { ...wiring, profile: API_SERVICES[kind], ...resolved[kind] }, inNamespace);
+        this.controller = apiService("controller");
+        this.registry = apiService("registry");
 
         this.namespace = pulumi.output(namespace);
         this.controllerUrl = this.controller.url;
@@ -175,12 +142,39 @@ export class ControlPlane extends pulumi.ComponentResource {
     static resolveArgs(name: string, args: ControlPlaneArgs): ControlPlaneSettings {
         const { jwtSecret, redisPassword, serviceType, ...rest } = args;
         // A value known only at deployment (an Output) is passed through unchecked.
-        const known = pulumi.Output.isInstance(serviceType) || serviceType instanceof Promise ? undefined : (serviceType as ServiceType | undefined);
+        const known =
+            pulumi.Output.isInstance(serviceType) || serviceType instanceof Promise ? undefined : (serviceType as ServiceType | undefined);
         try {
             return resolveSettings({ ...rest, serviceType: known }, { jwtSecret, redisPassword });
         } catch (e) {
-            if (e instanceof ConfigError) throw new pulumi.RunError(`invalid arguments of ControlPlane "${name}":\n  ${e.problems.join("\n  ")}`);
+            if (e instanceof ConfigError)
+                throw new pulumi.RunError(`invalid arguments of ControlPlane "${name}":\n  ${e.problems.join("\n  ")}`);
             throw e;
         }
     }
+}
+
+/** What both API services get from the control plane; their own settings complete ApiServiceArgs. */
+type ApiServiceWiring = Omit<ApiServiceArgs, keyof ApiServiceSettings | "profile">;
+
+/** A namespace for the control plane alone. */
+function namespaceArgs(namespace: string): k8s.core.v1.NamespaceArgs {
+    return {
+        metadata: {
+            name: namespace,
+            labels: {
+                "app.kubernetes.io/part-of": PART_OF,
+                // Admission enforces what the pods already declare.
+                "pod-security.kubernetes.io/enforce": "restricted",
+            },
+        },
+    };
+}
+
+/** The control plane's own API pods: the only clients allowed to reach Redis. */
+function apiServicePods(instance: string): k8s.types.input.meta.v1.LabelSelector {
+    return {
+        matchLabels: { "app.kubernetes.io/instance": instance },
+        matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: Object.keys(API_SERVICES) }],
+    };
 }

@@ -12,11 +12,8 @@ export const PASSWORD_PLACEHOLDER = "__REDIS_HA_PASSWORD__";
 /** HAProxy reads the password from this environment variable (`"AUTH ${AUTH}"` in tcp-checks). */
 export const HAPROXY_PASSWORD_ENV = "AUTH";
 
-/**
- * Passwords the scripts accept. HAProxy sends `AUTH <password>` as an inline command, where
- * blanks, quotes and backslashes would split or mangle it, so init.sh refuses anything else.
- */
-export const REDIS_PASSWORD_PATTERN = /^[A-Za-z0-9._~+/=@:,-]+$/;
+/** Passwords whose characters the scripts accept (lib.sh checks the same set). */
+export { REDIS_PASSWORD_PATTERN } from "../settings/redisPassword";
 
 /** Environment variables the generated scripts read; all optional (defaults come from the layout). */
 export const SCRIPT_ENV = {
@@ -95,7 +92,8 @@ export interface RedisHaTimings {
     minReplicasMaxLag: number;
 }
 
-export interface HaproxySettings extends HaproxyCheckTimings {
+/** The HAProxy part of a layout: its checks, listen address and timeouts. */
+export interface HaproxyLayout extends HaproxyCheckTimings {
     /**
      * How long a new connection waits for a voted master before it is refused (0: refused at
      * once). It goes on to the master within HOLD_RECHECK_MS of the vote; the hold must outlast a
@@ -141,7 +139,7 @@ export interface RedisHaLayout {
     bind: string;
     /** Commands renamed to "" (disabled). */
     disabledCommands: string[];
-    haproxy: HaproxySettings;
+    haproxy: HaproxyLayout;
     paths: RedisHaPaths;
     /** Seconds a redis-cli call in the scripts may take. */
     cliTimeoutSeconds: number;

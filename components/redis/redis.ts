@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { SecretKeyRef, StorageBinding, serviceFqdn } from "../amalgam8";
 import { RedisSettings, parseHostPort } from "../config";
+import { SECRETS } from "../settings/schema";
 import { standardLabels } from "../kube/labels";
 import { singleValueSecret } from "../kube/secret";
 import { RedisHa } from "./ha";
@@ -66,10 +67,10 @@ export class Redis extends pulumi.ComponentResource {
         }
         this.address = pulumi.output(`${this.host}:${this.port}`);
 
-        // Letters and digits only: the password is substituted into config files and HAProxy checks.
+        // Letters and digits: within the password rule (settings/redisPassword.ts) whatever the length.
+        const generatedLength = SECRETS.redisPassword.generatedLength;
         this.password = pulumi.secret(
-            args.password ??
-                new random.RandomPassword(`${name}-password`, { length: 32, special: false }, childOpts).result,
+            args.password ?? new random.RandomPassword(`${name}-password`, { length: generatedLength, special: false }, childOpts).result,
         );
         this.passwordSecret = new k8s.core.v1.Secret(
             `${name}-auth`,

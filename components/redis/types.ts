@@ -16,3 +16,9 @@ export interface RedisServerArgs {
     readonly serviceName: string;
     readonly port: number;
 }
+
+/** A set of pods: the Kubernetes name of their objects and the labels that select them. */
+export interface PodSet {
+    readonly name: string;
+    readonly selector: Record<string, string>;
+}

@@ -232,8 +232,13 @@ describe("library arguments (pure)", () => {
             "redisPassword: required when redis.mode is external (pulumi config set --secret redisPassword <password>)",
         ]);
         assert.deepEqual(argProblems({}, { redisPassword: "short" }), [
-            "redisPassword: must be at least 16 letters and digits (it is substituted into Redis, Sentinel and HAProxy configuration)",
+            "redisPassword: must be at least 16 characters of letters, digits and ._~+/=@:,- (it is substituted into Redis, Sentinel and HAProxy configuration)",
         ]);
+        assert.equal(argProblems({}, { redisPassword: "sixteen chars ok" }).length, 1, "a blank would split HAProxy's AUTH command");
+        assert.ok(!argProblems({}, { redisPassword: "sixteen chars ok" })[0].includes("sixteen"), "the message must not reveal the password");
+        assert.equal(resolveSettings({}, { redisPassword: "Tr1cky/Pass=word+-_.~@:," }).redis.mode, "ha", "symbols the scripts accept");
+        const managed = { mode: "external", address: "redis.example.com:6379" } as const;
+        assert.equal(resolveSettings({ redis: managed }, { redisPassword: "a managed one's own" }).redis.mode, "external", "not rendered into files");
         assert.deepEqual(argProblems({}, { jwtSecret: "s3cret-s3cret-s3cret" }), ["jwtSecret: is set but auth is none (set auth to jwt, or remove it)"]);
         assert.equal(resolveSettings({ auth: "jwt" }, { jwtSecret: "s3cret-s3cret-s3cret" }).auth, "jwt");
     });

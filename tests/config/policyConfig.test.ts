@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { STRICTEST_POLICY_CONFIG, choosePolicyConfig, relaxAdvice } from "../../tools/check/policyConfig";
-import { REPO_ROOT } from "../../tools/program/runProgram";
+import { REPO_ROOT } from "../../tools/repoRoot";
 import { runAll } from "../check/helpers";
 
 const CONFIG_DIR = path.join(REPO_ROOT, "policy", "config");

@@ -4,8 +4,9 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { DEFAULTS, PROJECT, parseSettings } from "../../components/config";
+import { projectConfig } from "../../components/settings/docs";
 import { InputError } from "../../tools/errors";
-import { REPO_ROOT } from "../../tools/program/runProgram";
+import { REPO_ROOT } from "../../tools/repoRoot";
 import { SECRET_PLACEHOLDER, listStacks, loadStackConfig } from "../../tools/program/stackConfig";
 import { runCheck } from "../check/helpers";
 
@@ -18,6 +19,17 @@ describe("stack files", () => {
         for (const [key, decl] of declared) {
             assert.deepEqual(decl.default, (DEFAULTS as unknown as Record<string, unknown>)[key], `default of ${key}`);
         }
+    });
+
+    it("Pulumi.yaml's config: block is the schema's: type, default and description of every top-level setting", () => {
+        const project = YAML.parse(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8"));
+        assert.deepEqual(project.config, projectConfig());
+        assert.deepEqual(Object.keys(projectConfig()), ["namespace", "createNamespace", "storage", "serviceType", "auth", "spreadAcrossZones"]);
+        assert.deepEqual(projectConfig().serviceType, {
+            type: "string",
+            default: "ClusterIP",
+            description: "ClusterIP | NodePort | LoadBalancer: Type of the controller and registry Services",
+        });
     });
 
     it("finds every Pulumi.<stack>.yaml of the project, the shipped dev, staging and prod among them", () => {

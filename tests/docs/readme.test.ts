@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs as parseCheckArgs } from "../../tools/check/args";
-import { REPO_ROOT } from "../../tools/program/runProgram";
+import { REPO_ROOT } from "../../tools/repoRoot";
 
 const README = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
 const SCRIPTS: Record<string, string> = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")).scripts;

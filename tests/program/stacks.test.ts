@@ -4,7 +4,8 @@ import * as jwt from "jsonwebtoken";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { REPO_ROOT, runProgram } from "../../tools/program/runProgram";
+import { runProgram } from "../../tools/program/runProgram";
+import { REPO_ROOT } from "../../tools/repoRoot";
 import { StackConfig, listStacks, loadStackConfig } from "../../tools/program/stackConfig";
 import { K8sObject } from "../../policy/lib/k8s";
 import { validateSchema } from "../../tools/check/schema";
@@ -264,6 +265,21 @@ describe("the program under mocks, with the real stack files", function () {
         const nodesPolicy = r.get("NetworkPolicy", "redis-node");
         const allowed = nodesPolicy.spec.ingress[0].from.map((f: K8sObject) => f.podSelector.matchLabels["app.kubernetes.io/name"]);
         assert.deepEqual(allowed.sort(), ["redis-haproxy", "redis-node"]);
+    });
+
+    it("runs HAProxy and the Redis nodes under ServiceAccounts of their own, neither mounting a token", () => {
+        for (const stack of ["staging", "prod"]) {
+            const r = stacks[stack];
+            const pods = { "redis-haproxy": r.get("Deployment", "redis-haproxy"), redis: r.get("StatefulSet", "redis-node") };
+            for (const [account, workload] of Object.entries(pods)) {
+                const pod = workload.spec.template.spec;
+                assert.equal(pod.serviceAccountName, account, `${stack} ${workload.metadata.name}`);
+                assert.equal(pod.automountServiceAccountToken, false);
+                const serviceAccount = r.get("ServiceAccount", account);
+                assert.equal(serviceAccount.automountServiceAccountToken, false);
+                assert.equal(serviceAccount.metadata.labels["app.kubernetes.io/name"], workload.metadata.labels["app.kubernetes.io/name"]);
+            }
+        }
     });
 
     it("exports the documented outputs with real values, secrets as secrets", () => {

@@ -28,7 +28,7 @@ import {
     validateRedisHaLayout,
 } from "../../components/redis/haConfig";
 import { HA_SCRIPT_SOURCES, SCRIPTS_DIR, STANDALONE_SCRIPT_SOURCES } from "../../components/redis/scripts";
-import { ManagedProcess, freePorts, sleep, waitFor } from "../../tools/loopback/redisCluster";
+import { ManagedProcess, freePorts, sleep, waitFor } from "../../tools/loopback/process";
 
 const loopbackNodes = [0, 1, 2].map((i) => ({ host: "127.0.0.1", redisPort: 6380 + i, sentinelPort: 26380 + i }));
 
@@ -613,7 +613,16 @@ describe("Redis HA config generator", () => {
             assert.ok(c.includes("port 7001") && c.includes(`requirepass "${password}"`) && !c.some((l) => l.startsWith("replicaof")));
         });
 
-        it("the password pattern matches what the scripts accept", () => {
+        it("the scripts accept exactly the passwords whose characters the password rule allows", () => {
+            const t = write(renderStandaloneRedisFiles(standaloneRedisLayout({ host: "127.0.0.1" })));
+            const probe = path.join(dir, "probe.sh");
+            fs.writeFileSync(probe, `SCRIPT_NAME=probe\n. "${t}/settings.env"\n. "${t}/lib.sh"\nload_password\n`);
+            const candidates = [password, "abcdefghijklmnop", "pass word", 'a"b', "a\\b", "a$b", "a'b", "a[b", "a]b", "a!b", "a*b", "a#b", "a;b", "é"];
+            for (const candidate of candidates) {
+                fs.writeFileSync(path.join(dir, "password"), `${candidate}\n`);
+                const r = run(probe, {});
+                assert.equal(r.status === 0, REDIS_PASSWORD_PATTERN.test(candidate), `${JSON.stringify(candidate)}: ${r.stderr}`);
+            }
             assert.ok(REDIS_PASSWORD_PATTERN.test(password));
             assert.ok(!REDIS_PASSWORD_PATTERN.test('a"b') && !REDIS_PASSWORD_PATTERN.test("a b") && !REDIS_PASSWORD_PATTERN.test("a\\b"));
         });

@@ -5,9 +5,10 @@
 import { PROJECT } from "../../components/config";
 import { InputError } from "../../tools/errors";
 import { StackConfig, loadStackConfig } from "../../tools/program/stackConfig";
-import { ProgramRun, REPO_ROOT, RecordedResource, runProgram } from "../../tools/program/runProgram";
-import { asK8sObject, K8sObject } from "../../policy/lib/k8s";
-import { unwrapSecrets } from "../../tools/check/resources";
+import { ProgramRun, runProgram } from "../../tools/program/runProgram";
+import { REPO_ROOT } from "../../tools/repoRoot";
+import { K8sObject } from "../../policy/lib/k8s";
+import { kubernetesObjects } from "../../tools/check/resources";
 
 
 export interface Rendered {
@@ -32,10 +33,7 @@ export function stackConfig(stack: string, overrides: Record<string, unknown> = 
 }
 
 function rendered(run: ProgramRun): Rendered {
-    const objects = run.resources
-        .map((r: RecordedResource) => asK8sObject(r.type, r.inputs))
-        .filter((o): o is K8sObject => o !== undefined)
-        .map((o) => unwrapSecrets(o) as K8sObject);
+    const objects = kubernetesObjects(run.resources);
     const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata?.name === name);
     return {
         run,

@@ -1,20 +1,41 @@
 /**
  * Runs the Pulumi program (`index.ts`) under the SDK's mock monitor, with a stack's configuration,
- * and records every resource it registers with its inputs and every stack output. Used by the
- * tests and by `npm run check`; no Pulumi CLI, no cluster.
+ * and records every resource it registers with its inputs, parent and aliases (what the engine
+ * would receive), and every stack output. Used by the tests and by `npm run check`; no Pulumi CLI,
+ * no cluster.
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { InputError } from "../errors";
+import { REPO_ROOT } from "../repoRoot";
 import { StackConfig } from "./stackConfig";
 
+/**
+ * An alias as the SDK sends it to the engine. Fields left out default to the resource's own (its
+ * name, type, parent, stack, project); `parent` is the mock URN of the alias's parent.
+ */
+export interface RecordedAlias {
+    /** A whole URN given as the alias. */
+    readonly urn?: string;
+    readonly name?: string;
+    readonly type?: string;
+    readonly stack?: string;
+    readonly project?: string;
+    readonly parent?: string;
+    /** The resource used to have no parent (it was a child of the stack). */
+    readonly noParent?: boolean;
+}
+
 export interface RecordedResource {
+    /** As the mock monitor makes it: only the nearest parent's type precedes the type. */
     readonly urn: string;
     readonly type: string;
     readonly name: string;
     readonly custom: boolean;
     readonly inputs: Record<string, any>;
+    /** Mock URN of the parent the program registered it with. */
     readonly parent?: string;
+    readonly aliases: RecordedAlias[];
 }
 
 export interface ProgramRun {
@@ -22,8 +43,7 @@ export interface ProgramRun {
     readonly outputs: Record<string, { value: unknown; secret: boolean }>;
 }
 
-export const REPO_ROOT = path.resolve(__dirname, "..", "..");
-export const DEFAULT_PROGRAM = path.join(REPO_ROOT, "index.ts");
+const DEFAULT_PROGRAM = path.join(REPO_ROOT, "index.ts");
 
 /** What a real cluster or provider would fill in after creation, so outputs are realistic. */
 function simulatedState(type: string, inputs: Record<string, any>): Record<string, any> {
@@ -62,21 +82,58 @@ async function settle(count: () => number, timeoutMs: number): Promise<void> {
     }
 }
 
-function parentOf(urn: string, all: Map<string, { urn: string }>): string | undefined {
-    // urn:pulumi:<stack>::<project>::<parentTypes$type>::<name>: the parent is the component whose
-    // type chain is this one's minus the last element and whose name prefixes this name.
-    const parts = urn.split("::");
-    const chain = parts[2].split("$");
-    if (chain.length < 2) return undefined;
-    const parentChain = chain.slice(0, -1).join("$");
-    let best: string | undefined;
-    for (const candidate of all.keys()) {
-        const c = candidate.split("::");
-        if (c[2] === parentChain && parts[3].startsWith(c[3]) && (!best || c[3].length > best.split("::")[3].length)) {
-            best = candidate;
-        }
-    }
-    return best;
+/** The parts of a RegisterResourceRequest this runner reads (the SDK's protobuf message). */
+interface RegisterRequest {
+    getParent(): string;
+    getAliasesList(): {
+        getUrn(): string;
+        getSpec():
+            | {
+                  getName(): string;
+                  getType(): string;
+                  getStack(): string;
+                  getProject(): string;
+                  getParenturn(): string;
+                  getNoparent(): boolean;
+              }
+            | undefined;
+    }[];
+}
+
+type RegisterCallback = (err: unknown, response?: { getUrn(): string }) => void;
+
+interface MockMonitor {
+    getRegisteredResources(): Map<string, { urn: string }>;
+    registerResource(req: RegisterRequest, callback: RegisterCallback): Promise<void>;
+}
+
+function recordedAliases(req: RegisterRequest): RecordedAlias[] {
+    return req.getAliasesList().map((alias) => {
+        const spec = alias.getSpec();
+        if (!spec) return { urn: alias.getUrn() };
+        const given = {
+            name: spec.getName(),
+            type: spec.getType(),
+            stack: spec.getStack(),
+            project: spec.getProject(),
+            parent: spec.getParenturn(),
+            noParent: spec.getNoparent(),
+        };
+        // Empty strings and false are protobuf's "not set".
+        return Object.fromEntries(Object.entries(given).filter(([, v]) => v !== "" && v !== false)) as RecordedAlias;
+    });
+}
+
+/** What the engine would learn from each registration besides the inputs: parent and aliases, by URN. */
+function recordRegistrations(monitor: MockMonitor): Map<string, { parent?: string; aliases: RecordedAlias[] }> {
+    const byUrn = new Map<string, { parent?: string; aliases: RecordedAlias[] }>();
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, callback) =>
+        register(req, (err, response) => {
+            if (!err && response) byUrn.set(response.getUrn(), { parent: req.getParent() || undefined, aliases: recordedAliases(req) });
+            callback(err, response);
+        });
+    return byUrn;
 }
 
 export async function runProgram(stack: StackConfig, programPath: string = DEFAULT_PROGRAM): Promise<ProgramRun> {
@@ -99,7 +156,8 @@ export async function runProgram(stack: StackConfig, programPath: string = DEFAU
     pulumi.runtime.setAllConfig(stack.config, stack.secretKeys);
     // As the CLI does, tell the program where its project folder is (it checks its stack file there).
     require("@pulumi/pulumi/runtime/state").getStore().settings.options.rootDirectory = stack.projectDir ?? "";
-    const monitor = (pulumi.runtime as any).getMonitor() as { getRegisteredResources(): Map<string, { urn: string }> };
+    const monitor = (pulumi.runtime as any).getMonitor() as MockMonitor;
+    const registrations = recordRegistrations(monitor);
 
     unloadProjectModules();
     let program: Record<string, unknown>;
@@ -132,7 +190,7 @@ export async function runProgram(stack: StackConfig, programPath: string = DEFAU
         const type = parts[2].split("$").pop() as string;
         const name = parts[3];
         const inputs = inputsByKey.get(`${type}::${name}`) ?? {};
-        const parent = parentOf(urn, registered);
+        const { parent, aliases } = registrations.get(urn) ?? { aliases: [] };
         resources.push({
             urn,
             type,
@@ -140,6 +198,7 @@ export async function runProgram(stack: StackConfig, programPath: string = DEFAU
             custom: !type.startsWith("amalgam8:"),
             inputs,
             ...(parent ? { parent } : {}),
+            aliases,
         });
     }
     return { resources, outputs };

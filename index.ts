@@ -11,7 +11,9 @@ import { ControlPlane } from "./components/controlPlane";
  */
 function stackFileCheck(): string[] {
     const root = pulumi.runtime.getRootDirectory();
-    const file = ["yaml", "yml"].map((ext) => path.join(root, `Pulumi.${pulumi.getStack()}.${ext}`)).find((f) => root !== "" && fs.existsSync(f));
+    const file = ["yaml", "yml"]
+        .map((ext) => path.join(root, `Pulumi.${pulumi.getStack()}.${ext}`))
+        .find((f) => root !== "" && fs.existsSync(f));
     if (!file) return [];
     let doc: unknown;
     try {

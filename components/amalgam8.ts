@@ -22,8 +22,7 @@ export interface SecretKeyRef {
 
 /** Where the service keeps its state. */
 export type StorageBinding =
-    | { readonly kind: "memory" }
-    | { readonly kind: "redis"; readonly host: string; readonly port: number; readonly password: SecretKeyRef };
+    { readonly kind: "memory" } | { readonly kind: "redis"; readonly host: string; readonly port: number; readonly password: SecretKeyRef };
 
 export type AuthBinding = { readonly mode: "none" } | { readonly mode: "jwt"; readonly secret: SecretKeyRef };
 
@@ -93,9 +92,7 @@ export function apiServiceEnv(profile: ApiServiceProfile, logLevel: LogLevel, st
     return [
         { name: "A8_LOG_LEVEL", value: logLevel },
         ...profile.storageEnv(storage),
-        ...(auth.mode === "jwt"
-            ? [{ name: "A8_AUTH_MODE", value: "jwt" }, secretEnv("A8_JWT_SECRET", auth.secret)]
-            : []),
+        ...(auth.mode === "jwt" ? [{ name: "A8_AUTH_MODE", value: "jwt" }, secretEnv("A8_JWT_SECRET", auth.secret)] : []),
     ];
 }
 

@@ -36,11 +36,18 @@ export class JwtAuth extends pulumi.ComponentResource {
     constructor(name: string, args: JwtAuthArgs, opts?: pulumi.ComponentResourceOptions) {
         super("amalgam8:index:JwtAuth", name, {}, opts);
         const value = pulumi.secret(
-            args.secret ?? new random.RandomPassword(`${name}-secret`, { length: SECRETS.jwtSecret.generatedLength, special: false }, { parent: this }).result,
+            args.secret ??
+                new random.RandomPassword(`${name}-secret`, { length: SECRETS.jwtSecret.generatedLength, special: false }, { parent: this })
+                    .result,
         );
         this.secret = new k8s.core.v1.Secret(
             `${name}-secret`,
-            singleValueSecret(JWT_SECRET_REF, args.namespace, standardLabels({ name: "a8-auth", instance: args.instance, component: "auth" }), value),
+            singleValueSecret(
+                JWT_SECRET_REF,
+                args.namespace,
+                standardLabels({ name: "a8-auth", instance: args.instance, component: "auth" }),
+                value,
+            ),
             { parent: this },
         );
         this.adminToken = pulumi.secret(value.apply((s) => signToken(s, ADMIN_NAMESPACE)));

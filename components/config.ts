@@ -293,12 +293,14 @@ function crossCheck(r: Reader, s: ControlPlaneSettings, top: Obj): void {
                 r.fail(
                     `${service}.replicas`,
                     svc.replicas,
-                    "must be 1 with storage memory (each replica would keep its own copy of the data; use storage redis for several replicas)",
+                    "must be 1 with storage memory " +
+                        "(each replica would keep its own copy of the data; use storage redis for several replicas)",
                 );
             }
             if (svc.autoscaling) {
                 r.problems.push(
-                    `${r.key(`${service}.autoscaling`)}: cannot be used with storage memory (each replica would keep its own copy of the data)`,
+                    `${r.key(`${service}.autoscaling`)}: cannot be used with storage memory ` +
+                        "(each replica would keep its own copy of the data)",
                 );
             }
         }
@@ -306,7 +308,8 @@ function crossCheck(r: Reader, s: ControlPlaneSettings, top: Obj): void {
             // Name what to set, not a default the user never wrote.
             const how = unset.map((p) => r.source.howToSet(p, "1")).join("; ");
             r.problems.push(
-                `${r.key("storage")}: "memory" runs one replica of each service (each would keep its own copy of the data): set ${unset.join(" and ")} to 1 (${how}), or use storage redis`,
+                `${r.key("storage")}: "memory" runs one replica of each service (each would keep its own copy of the data): ` +
+                    `set ${unset.join(" and ")} to 1 (${how}), or use storage redis`,
             );
         }
         if (top.redis !== undefined) {

@@ -6,7 +6,12 @@ type IngressRule = k8s.types.input.networking.v1.NetworkPolicyIngressRule;
 type EgressRule = k8s.types.input.networking.v1.NetworkPolicyEgressRule;
 
 /** Name resolution, which every pod needs. */
-export const DNS_EGRESS: EgressRule = { ports: [{ port: 53, protocol: "UDP" }, { port: 53, protocol: "TCP" }] };
+export const DNS_EGRESS: EgressRule = {
+    ports: [
+        { port: 53, protocol: "UDP" },
+        { port: 53, protocol: "TCP" },
+    ],
+};
 
 /** Selected pods accept only `ingress` and reach only DNS plus `egress`. */
 export function isolatedPolicySpec(selector: Record<string, string>, ingress: IngressRule[], egress: EgressRule[] = []): NetworkPolicySpec {

@@ -54,9 +54,7 @@ export function spreadConstraints(selector: Record<string, string>, acrossZones:
 export function requiredNodeAntiAffinity(selector: Record<string, string>): k8s.types.input.core.v1.Affinity {
     return {
         podAntiAffinity: {
-            requiredDuringSchedulingIgnoredDuringExecution: [
-                { topologyKey: HOSTNAME_TOPOLOGY, labelSelector: { matchLabels: selector } },
-            ],
+            requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: HOSTNAME_TOPOLOGY, labelSelector: { matchLabels: selector } }],
         },
     };
 }

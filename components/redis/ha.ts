@@ -33,7 +33,9 @@ export class RedisHa extends pulumi.ComponentResource {
                 redisPort: args.port,
                 sentinelPort: SENTINEL_PORT,
             }),
-            timings: { ...recommendedTimings, sentinel: {
+            timings: {
+                ...recommendedTimings,
+                sentinel: {
                     ...recommendedTimings.sentinel,
                     downAfterMilliseconds: settings.sentinel.downAfterMilliseconds,
                     failoverTimeout: settings.sentinel.failoverTimeout,

@@ -15,7 +15,9 @@ function hostPort(host: string, port: number): string {
 
 /** Hex of an ASCII string (host names are validated to be ASCII). */
 function hex(s: string): string {
-    return Array.from(s, (c) => c.charCodeAt(0).toString(16).padStart(2, "0")).join("").toUpperCase();
+    return Array.from(s, (c) => c.charCodeAt(0).toString(16).padStart(2, "0"))
+        .join("")
+        .toUpperCase();
 }
 
 /** The exact RESP reply of `SENTINEL get-master-addr-by-name` naming this node. */
@@ -94,6 +96,7 @@ export function haproxyCfg(layout: RedisHaLayout): string {
 
     // A killed master refuses connections: DOWN on the first refusal, not at the next check.
     const markDown = h.markDownOnConnectError ? " observe layer4 error-limit 1 on-error mark-down" : "";
+    const onMarkedDown = h.shutdownSessions ? " on-marked-down shutdown-sessions" : "";
     const voted = (i: number): string => votedMaster(layout, i, "");
     out.push(
         "backend redis_master",
@@ -113,8 +116,7 @@ export function haproxyCfg(layout: RedisHaLayout): string {
         "    tcp-request content reject",
         ...layout.nodes.map((_, i) => `    use-server R${i} if ${voted(i)}`),
         ...layout.nodes.map(
-            (node, i) =>
-                `    server R${i} ${hostPort(node.host, node.redisPort)} ${checkOpts}${markDown}${h.shutdownSessions ? " on-marked-down shutdown-sessions" : ""}${serverOpts}`,
+            (node, i) => `    server R${i} ${hostPort(node.host, node.redisPort)} ${checkOpts}${markDown}${onMarkedDown}${serverOpts}`,
         ),
         "",
     );
@@ -145,7 +147,8 @@ function holdChain(layout: RedisHaLayout): string[] {
     // Abstract sockets are per network namespace: the port keeps two loopback HAProxies apart.
     const hopAddress = (k: number): string => `abns@redis-hold-${h.port}-${k}`;
     const out = [
-        `# Without a voted master a new connection is held up to ${ms(h.holdWithoutMasterMs)}, looked at again every ${ms(HOLD_RECHECK_MS)}.`,
+        `# Without a voted master a new connection is held up to ${ms(h.holdWithoutMasterMs)}, ` +
+            `looked at again every ${ms(HOLD_RECHECK_MS)}.`,
     ];
     for (let k = 0; k < hops; k++) {
         const last = k === hops - 1;

@@ -279,7 +279,13 @@ export function kubernetesNodeAddresses(o: {
     }));
 }
 
-export function standaloneRedisLayout(o: { host: string; port?: number; bind?: string; paths?: Partial<RedisHaPaths>; disabledCommands?: string[] }): RedisStandaloneLayout {
+export function standaloneRedisLayout(o: {
+    host: string;
+    port?: number;
+    bind?: string;
+    paths?: Partial<RedisHaPaths>;
+    disabledCommands?: string[];
+}): RedisStandaloneLayout {
     return {
         host: o.host,
         port: o.port ?? 6379,

@@ -68,7 +68,13 @@ export function redisContainer(o: RedisContainerOptions): Container {
         ports: [{ name: o.portName, containerPort: o.port, protocol: "TCP" }],
         readinessProbe: { exec: { command: redisCliProbe(o.port) }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
         // A hung server still accepts TCP connections slowly; liveness only restarts a dead one.
-        livenessProbe: { tcpSocket: { port: o.portName }, initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 6 },
+        livenessProbe: {
+            tcpSocket: { port: o.portName },
+            initialDelaySeconds: 15,
+            periodSeconds: 10,
+            timeoutSeconds: 3,
+            failureThreshold: 6,
+        },
         resources: resourceRequirements(o.settings.resources),
         securityContext: restrictedContainerSecurity(),
         volumeMounts: redisVolumeMounts(),

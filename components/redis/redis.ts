@@ -74,7 +74,12 @@ export class Redis extends pulumi.ComponentResource {
         );
         this.passwordSecret = new k8s.core.v1.Secret(
             `${name}-auth`,
-            singleValueSecret(PASSWORD_SECRET, args.namespace, standardLabels({ name: "redis-auth", instance: args.instance, component: "storage" }), this.password),
+            singleValueSecret(
+                PASSWORD_SECRET,
+                args.namespace,
+                standardLabels({ name: "redis-auth", instance: args.instance, component: "storage" }),
+                this.password,
+            ),
             childOpts,
         );
         this.binding = { kind: "redis", host: this.host, port: this.port, password: PASSWORD_SECRET };
@@ -90,7 +95,8 @@ export class Redis extends pulumi.ComponentResource {
         };
         let serverSelector: Record<string, string> | undefined;
         if (args.settings.mode === "standalone") {
-            serverSelector = new RedisStandalone(`${name}-standalone`, common, { ...childOpts, dependsOn: [this.passwordSecret] }).clientFacingSelector;
+            serverSelector = new RedisStandalone(`${name}-standalone`, common, { ...childOpts, dependsOn: [this.passwordSecret] })
+                .clientFacingSelector;
         } else if (args.settings.mode === "ha") {
             serverSelector = new RedisHa(`${name}-ha`, common, { ...childOpts, dependsOn: [this.passwordSecret] }).clientFacingSelector;
         }

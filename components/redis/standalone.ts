@@ -22,17 +22,31 @@ export class RedisStandalone extends pulumi.ComponentResource {
         super("amalgam8:redis:RedisStandalone", name, {}, opts);
         const childOpts = { parent: this };
         const selector = selectorLabels({ name: "redis", instance: args.instance });
-        const labels = standardLabels({ name: "redis", instance: args.instance, component: "storage", version: imageVersion(args.settings.image) });
+        const labels = standardLabels({
+            name: "redis",
+            instance: args.instance,
+            component: "storage",
+            version: imageVersion(args.settings.image),
+        });
         const metadata = { name: args.serviceName, namespace: args.namespace, labels };
         this.clientFacingSelector = selector;
 
-        const files = renderStandaloneRedisFiles(standaloneRedisLayout({ host: serviceFqdn(args.serviceName, args.namespace), port: args.port }));
-        const config = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: { ...metadata, name: `${args.serviceName}-config` }, data: files }, childOpts);
+        const files = renderStandaloneRedisFiles(
+            standaloneRedisLayout({ host: serviceFqdn(args.serviceName, args.namespace), port: args.port }),
+        );
+        const config = new k8s.core.v1.ConfigMap(
+            `${name}-config`,
+            { metadata: { ...metadata, name: `${args.serviceName}-config` }, data: files },
+            childOpts,
+        );
         const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata, automountServiceAccountToken: false }, childOpts);
 
         const service = new k8s.core.v1.Service(
             `${name}-service`,
-            { metadata, spec: { type: "ClusterIP", selector, ports: [{ name: "redis", port: args.port, targetPort: "redis", protocol: "TCP" }] } },
+            {
+                metadata,
+                spec: { type: "ClusterIP", selector, ports: [{ name: "redis", port: args.port, targetPort: "redis", protocol: "TCP" }] },
+            },
             childOpts,
         );
 
@@ -53,7 +67,13 @@ export class RedisStandalone extends pulumi.ComponentResource {
                             securityContext: restrictedPodSecurity(REDIS_UID),
                             terminationGracePeriodSeconds: 30,
                             containers: [
-                                redisContainer({ name: "redis", script: REDIS_HA_FILES.startRedis, port: args.port, portName: "redis", settings: args.settings }),
+                                redisContainer({
+                                    name: "redis",
+                                    script: REDIS_HA_FILES.startRedis,
+                                    port: args.port,
+                                    portName: "redis",
+                                    settings: args.settings,
+                                }),
                             ],
                             volumes: redisVolumes(config.metadata.name, args.passwordSecret),
                         },
@@ -67,7 +87,12 @@ export class RedisStandalone extends pulumi.ComponentResource {
         new k8s.networking.v1.NetworkPolicy(
             `${name}-netpol`,
             // A lone node talks to nobody; only the clients reach it.
-            { metadata, spec: isolatedPolicySpec(selector, [{ from: [{ podSelector: args.clientSelector }], ports: [{ port: args.port, protocol: "TCP" }] }]) },
+            {
+                metadata,
+                spec: isolatedPolicySpec(selector, [
+                    { from: [{ podSelector: args.clientSelector }], ports: [{ port: args.port, protocol: "TCP" }] },
+                ]),
+            },
             childOpts,
         );
 

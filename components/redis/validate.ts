@@ -5,7 +5,7 @@ const HOST_RE = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-
 const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const IPV6_RE = /^[0-9A-Fa-f:.]+$/;
 const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
-const PATH_RE = /^\/[A-Za-z0-9._\/-]*$/;
+const PATH_RE = /^\/[A-Za-z0-9._/-]*$/;
 const COMMAND_RE = /^[A-Z][A-Z0-9_|-]*$/;
 const BIND_RE = /^[A-Za-z0-9.:*\- ]+$/;
 
@@ -31,7 +31,10 @@ function checkInt(problems: string[], key: string, v: number, min: number, max =
 function checkPaths(problems: string[], paths: RedisHaPaths): void {
     for (const [k, v] of Object.entries(paths) as [keyof RedisHaPaths, string][]) {
         if (typeof v !== "string" || !PATH_RE.test(v) || v.includes("//")) {
-            problems.push(`paths.${k}: "${String(v)}" must be an absolute path of letters, digits and ._-/ (it is written into shell scripts and config files)`);
+            problems.push(
+                `paths.${k}: "${String(v)}" must be an absolute path of letters, digits and ._-/ ` +
+                    "(it is written into shell scripts and config files)",
+            );
         }
     }
 }
@@ -39,7 +42,23 @@ function checkPaths(problems: string[], paths: RedisHaPaths): void {
 function checkCommands(problems: string[], cmds: string[]): void {
     for (const c of cmds) {
         if (!COMMAND_RE.test(c)) problems.push(`disabledCommands: "${c}" is not an upper-case Redis command name`);
-        if (["CONFIG", "SLAVEOF", "REPLICAOF", "INFO", "PING", "CLIENT", "AUTH", "PUBLISH", "SUBSCRIBE", "EXEC", "MULTI", "SCRIPT", "ROLE"].includes(c)) {
+        if (
+            [
+                "CONFIG",
+                "SLAVEOF",
+                "REPLICAOF",
+                "INFO",
+                "PING",
+                "CLIENT",
+                "AUTH",
+                "PUBLISH",
+                "SUBSCRIBE",
+                "EXEC",
+                "MULTI",
+                "SCRIPT",
+                "ROLE",
+            ].includes(c)
+        ) {
             problems.push(`disabledCommands: ${c} is used by Sentinel or the scripts and cannot be disabled`);
         }
     }
@@ -61,7 +80,8 @@ export function validateRedisHaLayout(layout: RedisHaLayout): string[] {
         else endpoints.set(key, what);
     };
     layout.nodes.forEach((node, i) => {
-        if (typeof node.host !== "string" || !isHost(node.host)) p.push(`nodes[${i}].host: "${String(node.host)}" is not a host name or IP address`);
+        if (typeof node.host !== "string" || !isHost(node.host))
+            p.push(`nodes[${i}].host: "${String(node.host)}" is not a host name or IP address`);
         if (!isPort(node.redisPort)) p.push(`nodes[${i}].redisPort: ${String(node.redisPort)} is not a port (1-65535)`);
         if (!isPort(node.sentinelPort)) p.push(`nodes[${i}].sentinelPort: ${String(node.sentinelPort)} is not a port (1-65535)`);
         claim(`nodes[${i}].redisPort`, String(node.host), node.redisPort);
@@ -69,12 +89,29 @@ export function validateRedisHaLayout(layout: RedisHaLayout): string[] {
     });
     const majority = majorityOf(n);
     if (!Number.isInteger(layout.quorum) || layout.quorum < majority || layout.quorum > n) {
-        p.push(`quorum: ${String(layout.quorum)} must be a majority of the ${n} Sentinels (${majority}-${n}); a smaller quorum lets a minority fail over and lets HAProxy trust a minority vote`);
+        p.push(
+            `quorum: ${String(layout.quorum)} must be a majority of the ${n} Sentinels (${majority}-${n}); ` +
+                "a smaller quorum lets a minority fail over and lets HAProxy trust a minority vote",
+        );
     }
-    checkInt(p, "sentinel.downAfterMilliseconds", layout.sentinel.downAfterMilliseconds, 1000, 3600000, "below 1000 ms Sentinel fails over spuriously; 2000 is recommended");
+    checkInt(
+        p,
+        "sentinel.downAfterMilliseconds",
+        layout.sentinel.downAfterMilliseconds,
+        1000,
+        3600000,
+        "below 1000 ms Sentinel fails over spuriously; 2000 is recommended",
+    );
     checkInt(p, "sentinel.failoverTimeout", layout.sentinel.failoverTimeout, 1000, 3600000);
     checkInt(p, "sentinel.parallelSyncs", layout.sentinel.parallelSyncs, 1, 64);
-    checkInt(p, "minReplicasToWrite", layout.minReplicasToWrite, 1, Math.max(1, n - 1), "writes must reach a replica before they count, and a master must keep accepting writes with one node down");
+    checkInt(
+        p,
+        "minReplicasToWrite",
+        layout.minReplicasToWrite,
+        1,
+        Math.max(1, n - 1),
+        "writes must reach a replica before they count, and a master must keep accepting writes with one node down",
+    );
     checkInt(p, "minReplicasMaxLag", layout.minReplicasMaxLag, 1, 3600);
     checkInt(p, "replDisklessSyncDelay", layout.replDisklessSyncDelay, 0, 3600);
     checkInt(p, "replicaPriority", layout.replicaPriority, 1, 1000000, "0 would make every replica ineligible for promotion");
@@ -93,7 +130,14 @@ export function validateRedisHaLayout(layout: RedisHaLayout): string[] {
     checkInt(p, "haproxy.checkIntervalMs", h.checkIntervalMs, 100, 60000);
     checkInt(p, "haproxy.downIntervalMs", h.downIntervalMs, 50, 60000);
     checkInt(p, "haproxy.checkTimeoutMs", h.checkTimeoutMs, 100, 60000);
-    checkInt(p, "haproxy.holdWithoutMasterMs", h.holdWithoutMasterMs, 0, MAX_HOLD_WITHOUT_MASTER_MS, "a held connection must give up before the services' 30 s client timeouts");
+    checkInt(
+        p,
+        "haproxy.holdWithoutMasterMs",
+        h.holdWithoutMasterMs,
+        0,
+        MAX_HOLD_WITHOUT_MASTER_MS,
+        "a held connection must give up before the services' 30 s client timeouts",
+    );
     checkInt(p, "haproxy.connectTimeoutMs", h.connectTimeoutMs, 100, 60000);
     checkInt(p, "haproxy.clientTimeoutMs", h.clientTimeoutMs, 1000);
     checkInt(p, "haproxy.serverTimeoutMs", h.serverTimeoutMs, 1000);

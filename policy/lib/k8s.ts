@@ -4,7 +4,6 @@
  */
 import { REPLICATED_KINDS, WORKLOAD_KINDS } from "./kinds";
 
-
 /** A Kubernetes object as a plain JSON value. */
 export type K8sObject = Record<string, any>;
 

@@ -21,7 +21,10 @@ describe("bench:control-plane: what counts as a wrong answer", () => {
         assert.match(String(contradiction(l, "listServices", 2000, 2100, { services: [] })), /^empty service list/);
         assert.match(String(contradiction(l, "listServices", 2000, 2100, { services: ["a"] })), /^partial service list: 1 of 2 missing/);
         assert.equal(contradiction(l, "listServices", 2000, 2100, { services: ["b", "a", "other"] }), undefined);
-        assert.match(String(contradiction(l, "listInstances", 2000, 2100, { instances: [{ id: "a1" }] })), /^partial instance list: 2 of 3 missing/);
+        assert.match(
+            String(contradiction(l, "listInstances", 2000, 2100, { instances: [{ id: "a1" }] })),
+            /^partial instance list: 2 of 3 missing/,
+        );
         assert.match(String(contradiction(l, "getService", 2000, 2100, { instances: [] }, "a")), /^empty service instances/);
         assert.equal(contradiction(l, "getService", 2000, 2100, { instances: [{ id: "b1" }] }, "b"), undefined);
     });
@@ -34,7 +37,10 @@ describe("bench:control-plane: what counts as a wrong answer", () => {
         assert.match(String(contradiction(l, "listServices", 2650, 2700, { services: ["a", "b"] })), /partial service list: 1 of 3/);
         // A heartbeat acknowledged during the request does not hide the one acknowledged before it.
         l.renewed("a1", "a", 2500, 2600, TTL);
-        assert.match(String(contradiction(l, "listInstances", 2550, 2700, { instances: [{ id: "a2" }, { id: "b1" }] })), /partial instance list: 1 of 3/);
+        assert.match(
+            String(contradiction(l, "listInstances", 2550, 2700, { instances: [{ id: "a2" }, { id: "b1" }] })),
+            /partial instance list: 1 of 3/,
+        );
         // Past its TTL (less a margin) without a heartbeat, an instance may be gone.
         assert.equal(contradiction(l, "listServices", 20500, 20600, { services: ["a", "c"] }), undefined);
         assert.equal(contradiction(l, "listServices", 22000, 22100, { services: [] }), undefined);
@@ -45,31 +51,74 @@ describe("bench:control-plane: what counts as a wrong answer", () => {
         assert.match(String(contradiction(l, "getRules", 1150, 1300, { rules: [], revision: 2 })), /^empty rule list/);
         assert.equal(contradiction(l, "getRules", 1150, 1300, { rules: [{ id: "r1" }], revision: 2 }), undefined);
         l.revisionAnswered(5, 1400);
-        assert.match(String(contradiction(l, "getRules", 1500, 1600, { rules: [{ id: "r1" }, { id: "r2" }], revision: 0 })), /revision went backwards \(0 < 5\)/);
+        assert.match(
+            String(contradiction(l, "getRules", 1500, 1600, { rules: [{ id: "r1" }, { id: "r2" }], revision: 0 })),
+            /revision went backwards \(0 < 5\)/,
+        );
         // An answer that overlapped the one with revision 5 may be older.
         assert.equal(contradiction(l, "getRules", 1390, 1600, { rules: [{ id: "r1" }, { id: "r2" }], revision: 4 }), undefined);
     });
 });
 
 describe("bench:control-plane: figures", () => {
-    const rec = (start: number, status: number | undefined, wrong?: string): RequestRecord => ({ kind: "listServices", replica: 0, start, end: start + 100, status, wrong });
+    const rec = (start: number, status: number | undefined, wrong?: string): RequestRecord => ({
+        kind: "listServices",
+        replica: 0,
+        start,
+        end: start + 100,
+        status,
+        wrong,
+    });
     const faults: FaultRecord[] = [
         { kind: "kill", node: 0, start: 1000, recovered: 5000 },
         { kind: "freeze", node: "all", start: 20000, recovered: 31000 },
     ];
-    const records = [rec(0, 200), rec(1200, 500), rec(1500, 200, "empty service list"), rec(3000, undefined), rec(9000, 200), rec(21000, 503)];
+    const records = [
+        rec(0, 200),
+        rec(1200, 500),
+        rec(1500, 200, "empty service list"),
+        rec(3000, undefined),
+        rec(9000, 200),
+        rec(21000, 503),
+    ];
 
     it("counts each request for the fault before it, with the window from the first to the last bad answer", () => {
         const f = figuresPerFault(records, faults);
-        assert.deepEqual(f.map((x) => [x.requests, x.failed, x.wrong]), [[1, 0, 0], [4, 2, 1], [1, 1, 0]]);
+        assert.deepEqual(
+            f.map((x) => [x.requests, x.failed, x.wrong]),
+            [
+                [1, 0, 0],
+                [4, 2, 1],
+                [1, 1, 0],
+            ],
+        );
         assert.equal(f[1].errorWindowSeconds, 1.9);
         assert.equal(f[1].maxMs, 100);
     });
 
     it("prints exactly the keys of the issue in --json", () => {
-        const r: BenchResult = { images: "patched", records, faults, perFault: figuresPerFault(records, faults), ackedWritesLost: 0, revisionsWentBack: 1, rulesWithoutRevision: 1, wrongByKind: {} };
+        const r: BenchResult = {
+            images: "patched",
+            records,
+            faults,
+            perFault: figuresPerFault(records, faults),
+            ackedWritesLost: 0,
+            revisionsWentBack: 1,
+            rulesWithoutRevision: 1,
+            wrongByKind: {},
+        };
         const s = summary(r) as any;
-        assert.deepEqual(Object.keys(s), ["faults", "images", "requests", "failedRequests", "wrongAnswers", "ackedWritesLost", "revisionRegressions", "errorWindowSeconds", "latencyMs"]);
+        assert.deepEqual(Object.keys(s), [
+            "faults",
+            "images",
+            "requests",
+            "failedRequests",
+            "wrongAnswers",
+            "ackedWritesLost",
+            "revisionRegressions",
+            "errorWindowSeconds",
+            "latencyMs",
+        ]);
         assert.deepEqual(s.failedRequests, { perFault: { median: 1.5, max: 2 } });
         assert.deepEqual(s.wrongAnswers, { total: 1, perFault: { median: 0.5, max: 1 } });
         assert.equal(s.revisionRegressions, 2);
@@ -77,7 +126,14 @@ describe("bench:control-plane: figures", () => {
     });
 
     it("parses its flags and refuses bad ones", () => {
-        assert.deepEqual(parseArgs(["--images", "patched", "--kills=2", "--json"]), { images: "patched", kills: 2, freeze: true, json: true, steadyMs: 5000, burstBeforeFault: 0 });
+        assert.deepEqual(parseArgs(["--images", "patched", "--kills=2", "--json"]), {
+            images: "patched",
+            kills: 2,
+            freeze: true,
+            json: true,
+            steadyMs: 5000,
+            burstBeforeFault: 0,
+        });
         assert.throws(() => parseArgs(["--images", "latest"]), /--images takes upstream or patched \(got "latest"\)/);
         assert.throws(() => parseArgs(["--kills", "0"]), /--kills needs an integer from 1 to 100/);
         assert.throws(() => parseArgs(["--freeze"]), /unknown argument "--freeze"/);

@@ -48,12 +48,28 @@ describe("check: bad input exits 2 with one line on stderr", () => {
     const cases: [string, () => string[], RegExp][] = [
         ["a missing file", () => ["--manifests", path.join(tmp, "nope.yaml")], /cannot read .*nope\.yaml: no such file or directory/],
         ["invalid YAML", () => ["--manifests", path.join(tmp, "invalid.yaml")], /invalid YAML in .*invalid\.yaml/],
-        ["a document that is not a Kubernetes object", () => ["--manifests", path.join(tmp, "not-k8s.yaml")], /not-k8s\.yaml document 2 is not a Kubernetes object/],
-        ["an object without metadata.name", () => ["--manifests", path.join(tmp, "no-name.yml")], /no-name\.yml document 1 is not a Kubernetes object/],
+        [
+            "a document that is not a Kubernetes object",
+            () => ["--manifests", path.join(tmp, "not-k8s.yaml")],
+            /not-k8s\.yaml document 2 is not a Kubernetes object/,
+        ],
+        [
+            "an object without metadata.name",
+            () => ["--manifests", path.join(tmp, "no-name.yml")],
+            /no-name\.yml document 1 is not a Kubernetes object/,
+        ],
         ["a scalar document", () => ["--manifests", path.join(tmp, "scalar.yaml")], /scalar\.yaml document 1 is not a Kubernetes object/],
         ["a folder without YAML", () => ["--manifests", path.join(tmp, "empty")], /no \.yaml or \.yml files under/],
-        ["a file with no objects (never a green PASS)", () => ["--manifests", path.join(tmp, "nothing.yaml")], /^check: no Kubernetes objects in .*nothing\.yaml$/],
-        ["a binary file", () => ["--manifests", path.join(tmp, "archive.yaml")], /^check: .*archive\.yaml is not UTF-8 text \(a binary file or another encoding\): give YAML manifests$/],
+        [
+            "a file with no objects (never a green PASS)",
+            () => ["--manifests", path.join(tmp, "nothing.yaml")],
+            /^check: no Kubernetes objects in .*nothing\.yaml$/,
+        ],
+        [
+            "a binary file",
+            () => ["--manifests", path.join(tmp, "archive.yaml")],
+            /^check: .*archive\.yaml is not UTF-8 text \(a binary file or another encoding\): give YAML manifests$/,
+        ],
         ["a UTF-16 file", () => ["--manifests", path.join(tmp, "utf16.yaml")], /^check: .*utf16\.yaml is (not UTF-8 text|a binary file)/],
         [
             "two objects with the same kind, namespace and name, naming both documents",
@@ -66,9 +82,21 @@ describe("check: bad input exits 2 with one line on stderr", () => {
         ["no source", () => ["--json"], /give exactly one of --stack <name> or --manifests/],
         ["two sources", () => ["--stack", "dev", "--manifests", SEED], /give exactly one of/],
         ["an unknown stack", () => ["--stack", "qa"], /unknown stack "qa" \(no Pulumi\.qa\.yaml; stacks: dev, e2e, prod, staging\)/],
-        ["an invalid stack config", () => ["--stack", "prod", "--project-dir", path.join(tmp, "project")], /a8-control-plane:storage.*floppy/],
-        ["a missing policy config", () => ["--manifests", SEED, "--policy-config", path.join(tmp, "none.json")], /cannot read policy config .*none\.json: no such file/],
-        ["a policy config that is not JSON", () => ["--manifests", SEED, "--policy-config", path.join(tmp, "bad.json")], /policy config .*bad\.json is not valid JSON/],
+        [
+            "an invalid stack config",
+            () => ["--stack", "prod", "--project-dir", path.join(tmp, "project")],
+            /a8-control-plane:storage.*floppy/,
+        ],
+        [
+            "a missing policy config",
+            () => ["--manifests", SEED, "--policy-config", path.join(tmp, "none.json")],
+            /cannot read policy config .*none\.json: no such file/,
+        ],
+        [
+            "a policy config that is not JSON",
+            () => ["--manifests", SEED, "--policy-config", path.join(tmp, "bad.json")],
+            /policy config .*bad\.json is not valid JSON/,
+        ],
     ];
     let results: Run[];
     before(async function () {
@@ -158,7 +186,14 @@ describe("check: manifests", () => {
         assert.match(exposed.message, /Make it type ClusterIP/);
         assert.deepStrictEqual(
             rep.resources.map((r) => r.object),
-            ["Service/redis", "ReplicationController/redis", "Service/controller", "ReplicationController/controller", "Service/registry", "ReplicationController/registry"],
+            [
+                "Service/redis",
+                "ReplicationController/redis",
+                "Service/controller",
+                "ReplicationController/controller",
+                "Service/registry",
+                "ReplicationController/registry",
+            ],
         );
         assert.deepStrictEqual(rep.errors, []);
         for (const v of rep.violations) {
@@ -191,7 +226,10 @@ describe("check: manifests", () => {
             .sort()
             .map((f) => fs.readFileSync(path.join(GOOD, f), "utf8"))
             .join("\n---\n");
-        const [piped, empty] = await Promise.all([runCheck(["--manifests", "-", "--json"], 120_000, text), runCheck(["--manifests", "-"], 120_000, "")]);
+        const [piped, empty] = await Promise.all([
+            runCheck(["--manifests", "-", "--json"], 120_000, text),
+            runCheck(["--manifests", "-"], 120_000, ""),
+        ]);
         assert.strictEqual(piped.code, 0, piped.stderr);
         assert.deepStrictEqual(
             parseReport(piped).resources.map((r) => r.object),
@@ -207,7 +245,10 @@ describe("check: manifests", () => {
         assert.ok(files.includes("_cluster/namespace-amalgam8.yaml"));
         assert.ok(files.includes("NOTES.txt"), "a file check did not write is kept");
         assert.strictEqual(files.filter((f) => f.endsWith(".yaml")).length, 18);
-        assert.deepStrictEqual([...firstRun.keys()].filter((f) => f.endsWith(".yaml")).sort(), files.filter((f) => f.endsWith(".yaml")));
+        assert.deepStrictEqual(
+            [...firstRun.keys()].filter((f) => f.endsWith(".yaml")).sort(),
+            files.filter((f) => f.endsWith(".yaml")),
+        );
         for (const f of firstRun.keys()) {
             assert.ok(second.get(f)!.equals(firstRun.get(f)!), `${f} differs between runs`);
         }
@@ -306,6 +347,10 @@ describe("check: the project's stacks", () => {
         const min = hit.find((v) => v.policy === "ha-min-replicas");
         assert.ok(min, JSON.stringify(hit));
         assert.match(min!.message, /runs 1 replica, fewer than the 3 required: .*\(stack key a8-control-plane:controller\.replicas\)/);
-        assert.strictEqual(min!.urn, "urn:pulumi:prod::a8-control-plane::amalgam8:index:ControlPlane$amalgam8:index:ApiService$kubernetes:apps/v1:Deployment::a8-controller-deployment");
+        assert.strictEqual(
+            min!.urn,
+            "urn:pulumi:prod::a8-control-plane::amalgam8:index:ControlPlane$amalgam8:index:ApiService$" +
+                "kubernetes:apps/v1:Deployment::a8-controller-deployment",
+        );
     });
 });

@@ -68,7 +68,8 @@ export function parseReport(r: Run): JsonReport {
     try {
         return JSON.parse(r.stdout) as JsonReport;
     } catch (e) {
-        throw new Error(`stdout is not one JSON document (exit ${r.code}): ${(e as Error).message}\nstdout: ${r.stdout.slice(0, 500)}\nstderr: ${r.stderr.slice(0, 2000)}`);
+        const output = `stdout: ${r.stdout.slice(0, 500)}\nstderr: ${r.stderr.slice(0, 2000)}`;
+        throw new Error(`stdout is not one JSON document (exit ${r.code}): ${(e as Error).message}\n${output}`, { cause: e });
     }
 }
 

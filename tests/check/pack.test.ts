@@ -46,7 +46,12 @@ describe("policy pack over the Analyzer protocol", function () {
             ALL.map((p) => [p.name, p.enforcementLevel, "validateStack" in p ? "stack" : "resource"]),
         );
         const min = info.policies.find((p) => p.name === "ha-min-replicas")!;
-        assert.deepStrictEqual(min.properties.minReplicas, { type: "integer", minimum: 1, default: 2, description: "Least replicas per workload." });
+        assert.deepStrictEqual(min.properties.minReplicas, {
+            type: "integer",
+            minimum: 1,
+            default: 2,
+            description: "Least replicas per workload.",
+        });
     });
 
     it("starts from the compiled pack that policy/package.json points at, built from the current sources", () => {
@@ -82,7 +87,13 @@ describe("policy pack over the Analyzer protocol", function () {
     });
 
     it("is not applicable to resources that are not Kubernetes objects", async () => {
-        const d = await pack.analyze({ urn: "urn:pulumi:t::p::random:index/randomPassword:RandomPassword::pw", type: "random:index/randomPassword:RandomPassword", name: "pw", props: { length: 24 }, custom: true });
+        const d = await pack.analyze({
+            urn: "urn:pulumi:t::p::random:index/randomPassword:RandomPassword::pw",
+            type: "random:index/randomPassword:RandomPassword",
+            name: "pw",
+            props: { length: 24 },
+            custom: true,
+        });
         assert.deepStrictEqual(d, []);
     });
 
@@ -92,12 +103,18 @@ describe("policy pack over the Analyzer protocol", function () {
         const stack = await pack.analyzeStack(seed);
         const pdb = stack.filter((x) => x.policy === "ha-pdb-required");
         assert.ok(pdb.length > 0 && pdb.every((x) => x.enforcementLevel === "advisory"));
-        const s = resolvePolicySettings(info.policies, { "ha-pdb-required": "disabled", "ha-spread-replicas": { exemptions: ["ReplicationController/controller"] } });
+        const s = resolvePolicySettings(info.policies, {
+            "ha-pdb-required": "disabled",
+            "ha-spread-replicas": { exemptions: ["ReplicationController/controller"] },
+        });
         await pack.configure(s);
         const again = await pack.analyzeStack(seed);
         assert.strictEqual(again.filter((x) => x.policy === "ha-pdb-required").length, 0);
         const spread = again.filter((x) => x.policy === "ha-spread-replicas");
-        assert.deepStrictEqual(spread.map((x) => x.message.split(" ")[0]), ["ReplicationController/registry"]);
+        assert.deepStrictEqual(
+            spread.map((x) => x.message.split(" ")[0]),
+            ["ReplicationController/registry"],
+        );
     });
 
     it("does not read unknown Secret values during a preview (a generated password)", async () => {
@@ -110,7 +127,9 @@ describe("policy pack over the Analyzer protocol", function () {
         assert.deepStrictEqual(await pack.analyzeStack(preview), []);
         // Where a rule does need the value, the pack reports it cannot run, as an advisory.
         const conf = preview.map((r) =>
-            r.ref === "ConfigMap/redis-config" ? { ...r, props: { ...r.props, data: { ...r.props.data, "redis.conf": UNKNOWN_STRING } } } : r,
+            r.ref === "ConfigMap/redis-config"
+                ? { ...r, props: { ...r.props, data: { ...r.props.data, "redis.conf": UNKNOWN_STRING } } }
+                : r,
         );
         const d = await pack.analyzeStack(conf);
         assert.ok(d.length > 0 && d.every((x) => x.enforcementLevel === "advisory" && /during preview/.test(x.message)), JSON.stringify(d));

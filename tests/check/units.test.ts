@@ -42,7 +42,9 @@ describe("manifest loading", () => {
         fs.writeFileSync(path.join(tmp, "b", "z.yml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: z}\n");
         fs.writeFileSync(
             path.join(tmp, "a.yaml"),
-            "---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Secret, metadata: {name: s, namespace: n}}\n- {apiVersion: apps/v1, kind: Deployment, metadata: {name: d}}\n---\n",
+            "---\napiVersion: v1\nkind: List\nitems:\n" +
+                "- {apiVersion: v1, kind: Secret, metadata: {name: s, namespace: n}}\n" +
+                "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: d}}\n---\n",
         );
         fs.writeFileSync(path.join(tmp, "ignored.txt"), "not yaml");
         const rs = loadManifests(tmp);
@@ -50,13 +52,26 @@ describe("manifest loading", () => {
             rs.map((r) => [r.type, r.name, r.ref, r.urn]),
             [
                 ["kubernetes:core/v1:Secret", "n/s", "Secret/s", "urn:pulumi:manifests::a8-control-plane::kubernetes:core/v1:Secret::n/s"],
-                ["kubernetes:apps/v1:Deployment", "d", "Deployment/d", "urn:pulumi:manifests::a8-control-plane::kubernetes:apps/v1:Deployment::d"],
-                ["kubernetes:core/v1:ConfigMap", "z", "ConfigMap/z", "urn:pulumi:manifests::a8-control-plane::kubernetes:core/v1:ConfigMap::z"],
+                [
+                    "kubernetes:apps/v1:Deployment",
+                    "d",
+                    "Deployment/d",
+                    "urn:pulumi:manifests::a8-control-plane::kubernetes:apps/v1:Deployment::d",
+                ],
+                [
+                    "kubernetes:core/v1:ConfigMap",
+                    "z",
+                    "ConfigMap/z",
+                    "urn:pulumi:manifests::a8-control-plane::kubernetes:core/v1:ConfigMap::z",
+                ],
             ],
         );
     });
     it("rejects an object defined twice", () => {
-        fs.writeFileSync(path.join(tmp, "a.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n");
+        fs.writeFileSync(
+            path.join(tmp, "a.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+        );
         assert.throws(() => loadManifests(tmp), /ConfigMap x is defined twice/);
     });
     it("fills apiVersion/kind from the type token and unwraps Pulumi secrets for program resources", () => {
@@ -65,7 +80,10 @@ describe("manifest loading", () => {
             type: "kubernetes:core/v1:Secret",
             name: "s",
             custom: true,
-            props: { metadata: { name: "s" }, stringData: { p: { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: "pw" } } },
+            props: {
+                metadata: { name: "s" },
+                stringData: { p: { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: "pw" } },
+            },
         });
         assert.deepStrictEqual(r.object, { metadata: { name: "s" }, stringData: { p: "pw" }, apiVersion: "v1", kind: "Secret" });
         assert.strictEqual(r.ref, "Secret/s");
@@ -76,10 +94,14 @@ describe("manifest loading", () => {
 describe("schema validation", () => {
     it("accepts the good fixture, reports every schema error, and notes unknown kinds", () => {
         for (const r of loadManifests(GOOD)) assert.deepStrictEqual(validateSchema(r.object!), { status: "valid" }, r.ref);
-        assert.deepStrictEqual(validateSchema({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "x" }, spec: { replicas: "2" } }), {
-            status: "invalid",
-            message: "spec must have required property selector, spec must have required property template, spec/replicas must be integer",
-        });
+        assert.deepStrictEqual(
+            validateSchema({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "x" }, spec: { replicas: "2" } }),
+            {
+                status: "invalid",
+                message:
+                    "spec must have required property selector, spec must have required property template, spec/replicas must be integer",
+            },
+        );
         assert.strictEqual(validateSchema({ apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w" } }).status, "unknown");
         assert.strictEqual(validateSchema({ apiVersion: "v1", kind: "NoSuchKind", metadata: { name: "w" } }).status, "unknown");
     });
@@ -87,14 +109,23 @@ describe("schema validation", () => {
 
 describe("--out rendering", () => {
     it("names files by namespace, kind and name, lower-cased", () => {
-        assert.strictEqual(relativePath({ kind: "StatefulSet", metadata: { name: "Redis", namespace: "a8" } }), path.join("a8", "statefulset-redis.yaml"));
+        assert.strictEqual(
+            relativePath({ kind: "StatefulSet", metadata: { name: "Redis", namespace: "a8" } }),
+            path.join("a8", "statefulset-redis.yaml"),
+        );
         assert.strictEqual(relativePath({ kind: "Namespace", metadata: { name: "a8" } }), path.join("_cluster", "namespace-a8.yaml"));
         assert.strictEqual(relativePath({ kind: "ConfigMap", metadata: { name: "c" } }), path.join("_default", "configmap-c.yaml"));
     });
     it("sorts keys at every level and redacts Secret values only", () => {
-        assert.strictEqual(renderObject({ kind: "ConfigMap", apiVersion: "v1", metadata: { name: "c", labels: { z: "1", a: "2" } }, data: { k: "v" } }),
-            "apiVersion: v1\ndata:\n  k: v\nkind: ConfigMap\nmetadata:\n  labels:\n    a: \"2\"\n    z: \"1\"\n  name: c\n");
-        assert.deepStrictEqual(redact({ kind: "Secret", data: { a: "eA==" }, stringData: { b: "x" } }), { kind: "Secret", data: { a: REDACTED }, stringData: { b: REDACTED } });
+        assert.strictEqual(
+            renderObject({ kind: "ConfigMap", apiVersion: "v1", metadata: { name: "c", labels: { z: "1", a: "2" } }, data: { k: "v" } }),
+            'apiVersion: v1\ndata:\n  k: v\nkind: ConfigMap\nmetadata:\n  labels:\n    a: "2"\n    z: "1"\n  name: c\n',
+        );
+        assert.deepStrictEqual(redact({ kind: "Secret", data: { a: "eA==" }, stringData: { b: "x" } }), {
+            kind: "Secret",
+            data: { a: REDACTED },
+            stringData: { b: REDACTED },
+        });
     });
     it("puts objects that share kind and name in one file, deterministically", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "out-"));
@@ -114,15 +145,25 @@ describe("--out rendering", () => {
 
 describe("report and protocol helpers", () => {
     it("makes Struct-safe values", () => {
-        assert.deepStrictEqual(toStructJs({ a: undefined, b: [undefined, NaN, 1], c: () => 1, d: { e: "x" } }), { b: [null, null, 1], d: { e: "x" } });
+        assert.deepStrictEqual(toStructJs({ a: undefined, b: [undefined, NaN, 1], c: () => 1, d: { e: "x" } }), {
+            b: [null, null, 1],
+            d: { e: "x" },
+        });
     });
     it("omits resource for stack-wide findings and exits 1 on mandatory findings or schema errors", () => {
         const base = { title: "t", pack: "p", resources: [], notes: [] };
         const rep = { ...base, violations: [{ policy: "x", enforcementLevel: "advisory" as const, message: "m" }], errors: [] };
-        assert.deepStrictEqual(JSON.parse(renderJson(rep)), { resources: [], violations: [{ policy: "x", enforcementLevel: "advisory", message: "m" }], errors: [] });
+        assert.deepStrictEqual(JSON.parse(renderJson(rep)), {
+            resources: [],
+            violations: [{ policy: "x", enforcementLevel: "advisory", message: "m" }],
+            errors: [],
+        });
         assert.strictEqual(exitCode(rep), 0);
         assert.strictEqual(exitCode({ ...rep, errors: [{ resource: "A/b", message: "bad" }] }), 1);
-        assert.strictEqual(exitCode({ ...rep, violations: [{ policy: "x", enforcementLevel: "mandatory", resource: "A/b", message: "m" }] }), 1);
+        assert.strictEqual(
+            exitCode({ ...rep, violations: [{ policy: "x", enforcementLevel: "mandatory", resource: "A/b", message: "m" }] }),
+            1,
+        );
     });
 });
 
@@ -134,8 +175,16 @@ describe("URNs as the Pulumi CLI shows them", () => {
             { urn: `${p}a:index:Outer::app`, type: "a:index:Outer", name: "app" },
             { urn: `${p}a:index:Outer$a:index:Mid::app-db`, type: "a:index:Mid", name: "app-db", parent: `${p}a:index:Outer::app` },
             { urn: `${p}a:index:Mid$a:index:Inner::app-db-ha`, type: "a:index:Inner", name: "app-db-ha" },
-            { urn: `${p}a:index:Inner$kubernetes:apps/v1:StatefulSet::app-db-ha-nodes`, type: "kubernetes:apps/v1:StatefulSet", name: "app-db-ha-nodes" },
-            { urn: `${p}a:index:Mid$random:index/randomPassword:RandomPassword::app-db-password`, type: "random:index/randomPassword:RandomPassword", name: "app-db-password" },
+            {
+                urn: `${p}a:index:Inner$kubernetes:apps/v1:StatefulSet::app-db-ha-nodes`,
+                type: "kubernetes:apps/v1:StatefulSet",
+                name: "app-db-ha-nodes",
+            },
+            {
+                urn: `${p}a:index:Mid$random:index/randomPassword:RandomPassword::app-db-password`,
+                type: "random:index/randomPassword:RandomPassword",
+                name: "app-db-password",
+            },
             { urn: `${p}kubernetes:core/v1:Namespace::ns`, type: "kubernetes:core/v1:Namespace", name: "ns" },
         ];
         const out = cliUrns(recorded);
@@ -158,7 +207,11 @@ describe("report wording", () => {
     const row = { urn: "urn:pulumi:s::p::kubernetes:core/v1:Namespace::a", type: "kubernetes:core/v1:Namespace", name: "a" };
     const base = { title: "t", pack: "p", notes: [], errors: [] };
     it("gets plurals right in the summary", () => {
-        const one = renderText({ ...base, resources: [row], violations: [{ policy: "x", enforcementLevel: "mandatory", resource: "Namespace/a", message: "m" }] });
+        const one = renderText({
+            ...base,
+            resources: [row],
+            violations: [{ policy: "x", enforcementLevel: "mandatory", resource: "Namespace/a", message: "m" }],
+        });
         assert.match(one, /^Summary: 1 resource, 1 mandatory violation of 1 policy, 0 advisory findings, 0 schema errors: FAIL$/m);
         const many = renderText({
             ...base,
@@ -186,8 +239,13 @@ describe("manifest input", () => {
     const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: a\n`;
 
     it("refuses an input with no objects instead of passing it", () => {
-        assert.throws(() => loadManifests(write("empty.yaml", "")), { name: "InputError", message: /^no Kubernetes objects in .*empty\.yaml$/ });
-        assert.throws(() => loadManifests(write("comments.yaml", "# nothing\n---\n")), { message: /^no Kubernetes objects in .*comments\.yaml$/ });
+        assert.throws(() => loadManifests(write("empty.yaml", "")), {
+            name: "InputError",
+            message: /^no Kubernetes objects in .*empty\.yaml$/,
+        });
+        assert.throws(() => loadManifests(write("comments.yaml", "# nothing\n---\n")), {
+            message: /^no Kubernetes objects in .*comments\.yaml$/,
+        });
     });
     it("refuses binary and non-UTF-8 files in one short line", () => {
         for (const [name, bytes] of [
@@ -198,7 +256,12 @@ describe("manifest input", () => {
             const file = write(name, bytes);
             assert.throws(
                 () => loadManifests(file),
-                (e: Error) => e.name === "InputError" && !e.message.includes("\n") && e.message.length < 200 && e.message.startsWith(file) && /binary|UTF-8/.test(e.message),
+                (e: Error) =>
+                    e.name === "InputError" &&
+                    !e.message.includes("\n") &&
+                    e.message.length < 200 &&
+                    e.message.startsWith(file) &&
+                    /binary|UTF-8/.test(e.message),
                 name,
             );
         }
@@ -207,15 +270,21 @@ describe("manifest input", () => {
         const dir = path.join(tmp, "dupes");
         fs.mkdirSync(dir);
         fs.writeFileSync(path.join(dir, "a.yaml"), `${cm("x")}---\n${cm("same")}`);
-        fs.writeFileSync(path.join(dir, "b.yaml"), `apiVersion: v1\nkind: List\nitems:\n  - ${cm("y").trimEnd().split("\n").join("\n    ")}\n  - ${cm("same").trimEnd().split("\n").join("\n    ")}\n`);
+        // A document indented as one entry of a List's items.
+        const listItem = (doc: string) => doc.trimEnd().split("\n").join("\n    ");
+        fs.writeFileSync(
+            path.join(dir, "b.yaml"),
+            `apiVersion: v1\nkind: List\nitems:\n  - ${listItem(cm("y"))}\n  - ${listItem(cm("same"))}\n`,
+        );
         assert.throws(() => loadManifests(dir), {
-            message: `ConfigMap a/same is defined twice: ${path.join(dir, "a.yaml")} document 2 and ${path.join(dir, "b.yaml")} document 1 item 2`,
+            message:
+                `ConfigMap a/same is defined twice: ${path.join(dir, "a.yaml")} document 2 and ` +
+                `${path.join(dir, "b.yaml")} document 1 item 2`,
         });
     });
 });
 
 describe("pack launcher", () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { lazyModule } = require("../../tools/check/lazyModule.js") as { lazyModule: (file: string) => () => boolean };
 
     it("defers loading a module until its exports are first used, then forwards to it", () => {
@@ -223,7 +292,10 @@ describe("pack launcher", () => {
         const file = path.join(dir, "heavy.js");
         const g = globalThis as { heavyLoads?: number };
         try {
-            fs.writeFileSync(file, "globalThis.heavyLoads = (globalThis.heavyLoads || 0) + 1;\nexports.asset = { kind: 'asset' };\nexports.n = 2;\n");
+            fs.writeFileSync(
+                file,
+                "globalThis.heavyLoads = (globalThis.heavyLoads || 0) + 1;\nexports.asset = { kind: 'asset' };\nexports.n = 2;\n",
+            );
             const loaded = lazyModule(file);
             const m = require(file);
             assert.strictEqual(g.heavyLoads, undefined, "requiring the stand-in does not load the module");

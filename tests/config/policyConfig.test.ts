@@ -31,13 +31,17 @@ describe("policy config of a stack", () => {
         const fallback = choosePolicyConfig(CONFIG_DIR, { stack: "mystack" });
         assert.equal(relaxAdvice("mystack", fallback, []), undefined);
         assert.equal(relaxAdvice("staging", choosePolicyConfig(CONFIG_DIR, { stack: "staging" }), ["ha-min-replicas"]), undefined);
-        const advice = relaxAdvice("mystack", fallback, ["redis-ha-topology", "ha-min-replicas", "ha-min-replicas"], (p) => path.relative(REPO_ROOT, p));
+        const advice = relaxAdvice("mystack", fallback, ["redis-ha-topology", "ha-min-replicas", "ha-min-replicas"], (p) =>
+            path.relative(REPO_ROOT, p),
+        );
         assert.equal(
             advice,
             "stack mystack has no policy/config/mystack.json, so it was judged by policy/config/prod.json (the strictest).\n" +
                 "It breaks: ha-min-replicas, redis-ha-topology.\n" +
-                'If that is deliberate (a small set-up), create policy/config/mystack.json to relax them for mystack only, e.g. {"ha-min-replicas":"advisory","redis-ha-topology":"advisory"},\n' +
-                "and deploy with --policy-pack-config policy/config/mystack.json. See policy/config/dev.json for a laptop cluster's levels.",
+                "If that is deliberate (a small set-up), create policy/config/mystack.json to relax them for mystack only, " +
+                'e.g. {"ha-min-replicas":"advisory","redis-ha-topology":"advisory"},\n' +
+                "and deploy with --policy-pack-config policy/config/mystack.json. " +
+                "See policy/config/dev.json for a laptop cluster's levels.",
         );
     });
 
@@ -64,8 +68,14 @@ describe("policy config of a stack", () => {
         it("an unconfigured stack (the defaults) passes the strictest config with Redis ha", () => {
             assert.equal(unconfigured.code, 0, unconfigured.stdout + unconfigured.stderr);
             const report = JSON.parse(unconfigured.stdout);
-            assert.deepEqual(report.violations.filter((v: { enforcementLevel: string }) => v.enforcementLevel === "mandatory"), []);
-            assert.ok(report.resources.some((r: { object?: string }) => r.object === "StatefulSet/redis-node"), "the HA Redis set is rendered");
+            assert.deepEqual(
+                report.violations.filter((v: { enforcementLevel: string }) => v.enforcementLevel === "mandatory"),
+                [],
+            );
+            assert.ok(
+                report.resources.some((r: { object?: string }) => r.object === "StatefulSet/redis-node"),
+                "the HA Redis set is rendered",
+            );
         });
 
         it("a copy of prod passes under the strictest config", () => {
@@ -81,7 +91,10 @@ describe("policy config of a stack", () => {
                     .map((v: { policy: string }) => v.policy),
             );
             assert.ok(broken.has("ha-min-replicas") && broken.has("redis-ha-topology"), [...broken].join(", "));
-            assert.match(devCopy.stderr, /stack devcopy has no policy\/config\/devcopy\.json, so it was judged by policy\/config\/prod\.json \(the strictest\)/);
+            assert.match(
+                devCopy.stderr,
+                /stack devcopy has no policy\/config\/devcopy\.json, so it was judged by policy\/config\/prod\.json \(the strictest\)/,
+            );
             assert.ok(devCopy.stderr.includes(`It breaks: ${[...broken].sort().join(", ")}.`), devCopy.stderr);
             assert.match(devCopy.stderr, /create policy\/config\/devcopy\.json to relax them for devcopy only/);
         });

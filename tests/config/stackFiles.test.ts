@@ -24,7 +24,14 @@ describe("stack files", () => {
     it("Pulumi.yaml's config: block is the schema's: type, default and description of every top-level setting", () => {
         const project = YAML.parse(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8"));
         assert.deepEqual(project.config, projectConfig());
-        assert.deepEqual(Object.keys(projectConfig()), ["namespace", "createNamespace", "storage", "serviceType", "auth", "spreadAcrossZones"]);
+        assert.deepEqual(Object.keys(projectConfig()), [
+            "namespace",
+            "createNamespace",
+            "storage",
+            "serviceType",
+            "auth",
+            "spreadAcrossZones",
+        ]);
         assert.deepEqual(projectConfig().serviceType, {
             type: "string",
             default: "ClusterIP",
@@ -50,7 +57,10 @@ describe("stack files", () => {
         let dir: string;
         beforeEach(() => {
             dir = fs.mkdtempSync(path.join(os.tmpdir(), "a8-stack-"));
-            fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: demo\nruntime: nodejs\nconfig:\n  namespace:\n    type: string\n    default: base\n  auth: none\n");
+            fs.writeFileSync(
+                path.join(dir, "Pulumi.yaml"),
+                "name: demo\nruntime: nodejs\nconfig:\n  namespace:\n    type: string\n    default: base\n  auth: none\n",
+            );
         });
         afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -77,7 +87,10 @@ describe("stack files", () => {
 
         it("names the unknown stack and the known ones", () => {
             fs.writeFileSync(path.join(dir, "Pulumi.qa.yaml"), "config: {}\n");
-            assert.throws(() => loadStackConfig(dir, "prod"), (e: Error) => e instanceof InputError && /unknown stack "prod".*stacks: qa/.test(e.message));
+            assert.throws(
+                () => loadStackConfig(dir, "prod"),
+                (e: Error) => e instanceof InputError && /unknown stack "prod".*stacks: qa/.test(e.message),
+            );
         });
 
         it("names the file and every key the CLI would ignore or nothing reads", () => {
@@ -91,7 +104,8 @@ describe("stack files", () => {
                     e instanceof InputError &&
                     e.message ===
                         "Pulumi.qa.yaml: demo:namespace: is not under config: (the Pulumi CLI would ignore it; indent it under config:)\n" +
-                            "Pulumi.qa.yaml: dmeo:auth: is in namespace dmeo, which nothing here reads; keys are demo:<key>, kubernetes:<key>, pulumi:<key> (did you mean demo:auth?)",
+                            "Pulumi.qa.yaml: dmeo:auth: is in namespace dmeo, which nothing here reads; " +
+                            "keys are demo:<key>, kubernetes:<key>, pulumi:<key> (did you mean demo:auth?)",
             );
         });
 
@@ -104,19 +118,26 @@ describe("stack files", () => {
             assert.equal(r.stdout, "");
             assert.equal(
                 r.stderr,
-                "check: Pulumi.qa.yaml: a8-controlplane:namespace: is in namespace a8-controlplane, which nothing here reads; keys are a8-control-plane:<key>, kubernetes:<key>, pulumi:<key> (did you mean a8-control-plane:namespace?)\n",
+                "check: Pulumi.qa.yaml: a8-controlplane:namespace: is in namespace a8-controlplane, which nothing here reads; " +
+                    "keys are a8-control-plane:<key>, kubernetes:<key>, pulumi:<key> (did you mean a8-control-plane:namespace?)\n",
             );
         });
 
         it("names a namespaced key of Pulumi.yaml that nothing reads", () => {
             fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: demo\nruntime: nodejs\nconfig:\n  aws:region: eu-west-1\n");
             fs.writeFileSync(path.join(dir, "Pulumi.qa.yaml"), "config: {}\n");
-            assert.throws(() => loadStackConfig(dir, "qa"), (e: Error) => e instanceof InputError && /^Pulumi\.yaml: aws:region: is in namespace aws/.test(e.message));
+            assert.throws(
+                () => loadStackConfig(dir, "qa"),
+                (e: Error) => e instanceof InputError && /^Pulumi\.yaml: aws:region: is in namespace aws/.test(e.message),
+            );
         });
 
         it("names the file with invalid YAML", () => {
             fs.writeFileSync(path.join(dir, "Pulumi.qa.yaml"), "config:\n  demo:namespace: [unclosed\n");
-            assert.throws(() => loadStackConfig(dir, "qa"), (e: Error) => e instanceof InputError && /^Pulumi\.qa\.yaml: invalid YAML/.test(e.message));
+            assert.throws(
+                () => loadStackConfig(dir, "qa"),
+                (e: Error) => e instanceof InputError && /^Pulumi\.qa\.yaml: invalid YAML/.test(e.message),
+            );
         });
     });
 });

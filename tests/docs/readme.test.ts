@@ -58,7 +58,10 @@ describe("README", () => {
     const runs = npmRuns(README);
 
     it("shows npm run commands, and the finder really finds them", () => {
-        assert.ok(runs.some((r) => r.script === "check" && r.args.includes("--stack")), "npm run check -- --stack");
+        assert.ok(
+            runs.some((r) => r.script === "check" && r.args.includes("--stack")),
+            "npm run check -- --stack",
+        );
         assert.deepEqual(npmRuns("`npm run -s check -- --stack dev --json | jq .`\n```sh\nnpm run bench:x -- --json # one line\n```\n"), [
             { script: "bench:x", args: ["--json"], text: "npm run bench:x -- --json # one line" },
             { script: "check", args: ["--stack", "dev", "--json"], text: "npm run -s check -- --stack dev --json | jq ." },

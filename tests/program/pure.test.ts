@@ -51,7 +51,10 @@ describe("the Amalgam8 contract (pure)", () => {
         assert.equal(externalEndpoint("ClusterIP", spec, undefined), undefined);
         assert.equal(externalEndpoint("NodePort", spec, undefined), "http://<node-address>:31200");
         assert.equal(externalEndpoint("LoadBalancer", spec, { loadBalancer: {} } as any), undefined, "pending load balancer");
-        assert.equal(externalEndpoint("LoadBalancer", spec, { loadBalancer: { ingress: [{ hostname: "lb.example.com" }] } } as any), "http://lb.example.com:6080");
+        assert.equal(
+            externalEndpoint("LoadBalancer", spec, { loadBalancer: { ingress: [{ hostname: "lb.example.com" }] } } as any),
+            "http://lb.example.com:6080",
+        );
     });
 });
 
@@ -66,7 +69,13 @@ describe("labels and spreading (pure)", () => {
     });
     it("spreads on nodes, and on zones only when asked", () => {
         const sel = { app: "x" };
-        assert.deepEqual(spreadConstraints(sel, false).map((c) => c.topologyKey), ["kubernetes.io/hostname"]);
-        assert.deepEqual(spreadConstraints(sel, true).map((c) => c.topologyKey), ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]);
+        assert.deepEqual(
+            spreadConstraints(sel, false).map((c) => c.topologyKey),
+            ["kubernetes.io/hostname"],
+        );
+        assert.deepEqual(
+            spreadConstraints(sel, true).map((c) => c.topologyKey),
+            ["kubernetes.io/hostname", "topology.kubernetes.io/zone"],
+        );
     });
 });

@@ -39,14 +39,18 @@ function assertServiceServes(r: Rendered, host: string, port: number) {
     assert.ok(m, `${host} is not an in-cluster Service FQDN`);
     const service = r.get("Service", m[1]);
     assert.equal(service.metadata.namespace, m[2]);
-    assert.ok(service.spec.ports.some((p: K8sObject) => p.port === port), `Service ${m[1]} does not serve port ${port}`);
+    assert.ok(
+        service.spec.ports.some((p: K8sObject) => p.port === port),
+        `Service ${m[1]} does not serve port ${port}`,
+    );
 }
 
 /** Resolves a Service's targetPort to the containerPort of the pods it selects. */
 function targetContainerPort(r: Rendered, serviceName: string, workload: K8sObject): number {
     const service = r.get("Service", serviceName);
     const labels = workload.spec.template.metadata.labels;
-    for (const [k, v] of Object.entries(service.spec.selector)) assert.equal(labels[k], v, `Service ${serviceName} does not select ${workload.metadata.name}`);
+    for (const [k, v] of Object.entries(service.spec.selector))
+        assert.equal(labels[k], v, `Service ${serviceName} does not select ${workload.metadata.name}`);
     const target = service.spec.ports[0].targetPort;
     const ports: K8sObject[] = containers(workload).flatMap((c) => c.ports ?? []);
     const port = typeof target === "number" ? ports.find((p) => p.containerPort === target) : ports.find((p) => p.name === target);
@@ -171,7 +175,8 @@ describe("the program under mocks, with the real stack files", function () {
         });
         it("exposes ClusterIP Services only, so there is no external endpoint", () => {
             const r = stacks.staging;
-            for (const s of r.ofKind("Service")) assert.ok([undefined, "ClusterIP"].includes(s.spec.type), `${s.metadata.name} is ${s.spec.type}`);
+            for (const s of r.ofKind("Service"))
+                assert.ok([undefined, "ClusterIP"].includes(s.spec.type), `${s.metadata.name} is ${s.spec.type}`);
             assert.equal(r.run.outputs.controllerEndpoint, undefined);
             assert.equal(r.run.outputs.registryEndpoint, undefined);
         });
@@ -210,7 +215,10 @@ describe("the program under mocks, with the real stack files", function () {
         });
         it("spreads across zones as well as nodes", () => {
             const tsc = stacks.prod.get("Deployment", "controller").spec.template.spec.topologySpreadConstraints;
-            assert.deepEqual(tsc.map((t: K8sObject) => t.topologyKey), ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]);
+            assert.deepEqual(
+                tsc.map((t: K8sObject) => t.topologyKey),
+                ["kubernetes.io/hostname", "topology.kubernetes.io/zone"],
+            );
         });
     });
 
@@ -239,7 +247,11 @@ describe("the program under mocks, with the real stack files", function () {
         for (const [stack, r] of Object.entries(stacks)) {
             for (const name of ["controller", "registry"]) {
                 const d = r.get("Deployment", name);
-                assert.deepEqual(d.spec.strategy, { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } }, `${stack} ${name}`);
+                assert.deepEqual(
+                    d.spec.strategy,
+                    { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+                    `${stack} ${name}`,
+                );
                 const pdb = r.get("PodDisruptionBudget", name);
                 assert.equal(pdb.spec.maxUnavailable, 1);
                 assert.deepEqual(pdb.spec.selector.matchLabels, d.spec.selector.matchLabels);
@@ -292,7 +304,10 @@ describe("the program under mocks, with the real stack files", function () {
             for (const name of expected) assert.ok(outputs[name], `${stack}: no ${name}`);
             assert.equal(outputs.controllerUrl.value, `http://controller.${outputs.namespace.value}.svc.cluster.local:6080`);
             assert.equal(outputs.registryUrl.value, `http://registry.${outputs.namespace.value}.svc.cluster.local:5080`);
-            assert.deepEqual(outputs.sidecarEnv.value, { A8_CONTROLLER_URL: outputs.controllerUrl.value, A8_REGISTRY_URL: outputs.registryUrl.value });
+            assert.deepEqual(outputs.sidecarEnv.value, {
+                A8_CONTROLLER_URL: outputs.controllerUrl.value,
+                A8_REGISTRY_URL: outputs.registryUrl.value,
+            });
             if (outputs.redisPassword) assert.equal(outputs.redisPassword.secret, true, `${stack}: redisPassword must be secret`);
             assert.equal(outputs.controllerUrl.secret, false);
         }
@@ -331,7 +346,9 @@ describe("the program in the other storage modes", function () {
 
     it("external Redis: no Redis in the cluster, the given address, egress allowed to it", async () => {
         const r = await renderStack(
-            stackConfig("staging", { redis: { mode: "external", address: "10.20.30.40:6380" }, redisPassword: "ManagedRedisPassw0rd123" }, ["redisPassword"]),
+            stackConfig("staging", { redis: { mode: "external", address: "10.20.30.40:6380" }, redisPassword: "ManagedRedisPassw0rd123" }, [
+                "redisPassword",
+            ]),
         );
         assert.equal(r.ofKind("StatefulSet").length, 0);
         assert.equal(r.find("Service", "redis"), undefined);
@@ -359,7 +376,11 @@ describe("the program in the other storage modes", function () {
             ["registry", 3],
         ]);
         const controller = deployments.find((d) => d.inputs.metadata.name === "controller")!;
-        assert.equal(controller.inputs.spec.template.spec.containers[0].image, "amalgam8/a8-controller:1.1.0", "controller: {replicas: 5} keeps the other defaults");
+        assert.equal(
+            controller.inputs.spec.template.spec.containers[0].image,
+            "amalgam8/a8-controller:1.1.0",
+            "controller: {replicas: 5} keeps the other defaults",
+        );
     });
 
     it("a library user's invalid arguments: the stack configuration's messages, nothing registered", async () => {
@@ -369,7 +390,8 @@ describe("the program in the other storage modes", function () {
             'invalid arguments of ControlPlane "mesh":\n' +
                 "  controller.replicas: -3 is outside 1-1000\n" +
                 "  registry.nodePort: 5 is outside 30000-32767\n" +
-                '  storage: "memory" runs one replica of each service (each would keep its own copy of the data): set registry.replicas to 1 (registry.replicas: 1), or use storage redis',
+                '  storage: "memory" runs one replica of each service (each would keep its own copy of the data): ' +
+                "set registry.replicas to 1 (registry.replicas: 1), or use storage redis",
         );
         assert.equal(registered(), 0, "no resource may be registered");
     });
@@ -385,10 +407,22 @@ describe("the program stops on bad stack configuration", function () {
     this.timeout(60_000);
 
     const cases: [string, Record<string, unknown>, RegExp][] = [
-        ["a nodePort outside the range", { controller: { nodePort: 29999 } }, /a8-control-plane:controller\.nodePort: 29999 is outside 30000-32767/],
-        ["in-memory storage with replicas", { storage: "memory", redis: undefined }, /a8-control-plane:controller\.replicas: 2 must be 1 with storage memory/],
+        [
+            "a nodePort outside the range",
+            { controller: { nodePort: 29999 } },
+            /a8-control-plane:controller\.nodePort: 29999 is outside 30000-32767/,
+        ],
+        [
+            "in-memory storage with replicas",
+            { storage: "memory", redis: undefined },
+            /a8-control-plane:controller\.replicas: 2 must be 1 with storage memory/,
+        ],
         ["a typo", { replicas: 3 }, /a8-control-plane:replicas: unknown key/],
-        ["an unknown Redis mode", { redis: { mode: "sentinel" } }, /a8-control-plane:redis\.mode: "sentinel" is not one of standalone, ha, external/],
+        [
+            "an unknown Redis mode",
+            { redis: { mode: "sentinel" } },
+            /a8-control-plane:redis\.mode: "sentinel" is not one of standalone, ha, external/,
+        ],
     ];
     for (const [what, overrides, message] of cases) {
         it(`${what}: one clear message, no stack trace, nothing registered`, async () => {
@@ -401,9 +435,18 @@ describe("the program stops on bad stack configuration", function () {
 
     it("a key of a namespace nothing reads (a mistyped prefix) instead of deploying the defaults", async () => {
         // As the CLI hands it over: every key of the stack file, whatever its namespace.
-        const config: StackConfig = { project: "a8-control-plane", stack: "dev", config: { "a8-controlplane:namespace": "amalgam8-dev" }, secretKeys: [] };
+        const config: StackConfig = {
+            project: "a8-control-plane",
+            stack: "dev",
+            config: { "a8-controlplane:namespace": "amalgam8-dev" },
+            secretKeys: [],
+        };
         const text = await rejection(config);
-        assert.match(text, /^invalid stack configuration:\n  a8-controlplane:namespace: is in namespace a8-controlplane, which nothing here reads; .*\(did you mean a8-control-plane:namespace\?\)$/);
+        assert.match(
+            text,
+            /^invalid stack configuration:\n {2}a8-controlplane:namespace: is in namespace a8-controlplane, which nothing here reads; /,
+        );
+        assert.match(text, /\(did you mean a8-control-plane:namespace\?\)$/);
         assert.equal(registered(), 0);
     });
 
@@ -411,19 +454,27 @@ describe("the program stops on bad stack configuration", function () {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "a8-misplaced-"));
         try {
             fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-            fs.writeFileSync(path.join(dir, "Pulumi.qa.yaml"), "a8-control-plane:namespace: amalgam8-qa\na8-control-plane:storage: memory\n");
+            fs.writeFileSync(
+                path.join(dir, "Pulumi.qa.yaml"),
+                "a8-control-plane:namespace: amalgam8-qa\na8-control-plane:storage: memory\n",
+            );
             // What the CLI hands the program: the project's defaults only.
             const config: StackConfig = { project: "a8-control-plane", stack: "qa", projectDir: dir, config: {}, secretKeys: [] };
             const text = await rejection(config);
             assert.equal(
                 text,
                 "invalid stack configuration:\n" +
-                    "  Pulumi.qa.yaml: a8-control-plane:namespace: is not under config: (the Pulumi CLI would ignore it; indent it under config:)\n" +
-                    "  Pulumi.qa.yaml: a8-control-plane:storage: is not under config: (the Pulumi CLI would ignore it; indent it under config:)",
+                    "  Pulumi.qa.yaml: a8-control-plane:namespace: is not under config: " +
+                    "(the Pulumi CLI would ignore it; indent it under config:)\n" +
+                    "  Pulumi.qa.yaml: a8-control-plane:storage: is not under config: " +
+                    "(the Pulumi CLI would ignore it; indent it under config:)",
             );
             assert.equal(registered(), 0);
             // The same check, naming the same keys, before check --stack runs the program.
-            assert.throws(() => loadStackConfig(dir, "qa"), (e: Error) => e.message.startsWith("Pulumi.qa.yaml: a8-control-plane:namespace: is not under config:"));
+            assert.throws(
+                () => loadStackConfig(dir, "qa"),
+                (e: Error) => e.message.startsWith("Pulumi.qa.yaml: a8-control-plane:namespace: is not under config:"),
+            );
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

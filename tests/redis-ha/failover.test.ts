@@ -25,7 +25,11 @@ describe("Redis HA failover through HAProxy (loopback processes)", function () {
         cluster = await RedisHaCluster.start({ label: "redis-ha-test" });
         events = new SentinelEvents(cluster);
         await events.start();
-        writer = new ContinuousWriter({ endpoint: cluster.haproxyEndpoint, password: cluster.password, nodeOfPort: (p) => cluster?.nodeOfPort(p) });
+        writer = new ContinuousWriter({
+            endpoint: cluster.haproxyEndpoint,
+            password: cluster.password,
+            nodeOfPort: (p) => cluster?.nodeOfPort(p),
+        });
         writer.start();
         const t = Date.now();
         await waitFor("the first acknowledged write", 10000, async () => writer?.firstAckAfter(t));
@@ -55,10 +59,13 @@ describe("Redis HA failover through HAProxy (loopback processes)", function () {
 
     /** Waits for the first write acknowledged after `t0` by a node other than `oldMaster`; reports the figures. */
     async function writesResumed(w: ContinuousWriter, t0: number, oldMaster: number, what: string): Promise<WriteRecord> {
-        const first = await waitFor(`an acknowledged write through HAProxy after the ${what}`, 30000, async () => w.firstAckAfter(t0, oldMaster));
+        const first = await waitFor(`an acknowledged write through HAProxy after the ${what}`, 30000, async () =>
+            w.firstAckAfter(t0, oldMaster),
+        );
         const failed = w.failedBetween(t0, first.tDone).length;
         const refused = w.connectFailuresBetween(t0, first.tDone);
-        console.log(`      ${what}: first acknowledged write after ${((first.tDone - t0) / 1000).toFixed(2)} s (${failed} failed writes, ${refused} refused connections)`);
+        const seconds = ((first.tDone - t0) / 1000).toFixed(2);
+        console.log(`      ${what}: first acknowledged write after ${seconds} s (${failed} failed writes, ${refused} refused connections)`);
         return first;
     }
 
@@ -110,27 +117,30 @@ describe("Redis HA failover through HAProxy (loopback processes)", function () {
         assertNoStaleMasterWrite(w, ev);
     });
 
-    it("(b) SIGSTOP of the master: writes resume elsewhere, the resumed old master rejoins as replica, no acked write lost", async function () {
-        this.timeout(120000);
-        const { c, w, ev } = setup();
-        const { master, t0 } = await beforeCrashFault(c);
-        c.freezeRedis(master);
-        let first: WriteRecord;
-        try {
-            first = await writesResumed(w, t0, master, "SIGSTOP");
-            await c.waitForNewMaster(master, 10000);
-            // Stay frozen past min-replicas-max-lag, then come back as a stale master.
-            await sleep(Math.max(0, t0 + 10000 - Date.now()));
-        } finally {
-            c.resumeRedis(master);
-        }
-        const resumed = Date.now();
-        // 100 ms: a write already on its way when SIGSTOP landed may still complete.
-        assert.equal(w.firstAckAfter(t0 + 100)?.node, first.node, "the frozen master acknowledged a write sent after the freeze");
-        await rejoined(c, master, resumed, 60000);
-        await assertNoAckedWriteLost(c, w);
-        assertNoStaleMasterWrite(w, ev);
-    });
+    it(
+        "(b) SIGSTOP of the master: writes resume elsewhere, " + "the resumed old master rejoins as replica, no acked write lost",
+        async function () {
+            this.timeout(120000);
+            const { c, w, ev } = setup();
+            const { master, t0 } = await beforeCrashFault(c);
+            c.freezeRedis(master);
+            let first: WriteRecord;
+            try {
+                first = await writesResumed(w, t0, master, "SIGSTOP");
+                await c.waitForNewMaster(master, 10000);
+                // Stay frozen past min-replicas-max-lag, then come back as a stale master.
+                await sleep(Math.max(0, t0 + 10000 - Date.now()));
+            } finally {
+                c.resumeRedis(master);
+            }
+            const resumed = Date.now();
+            // 100 ms: a write already on its way when SIGSTOP landed may still complete.
+            assert.equal(w.firstAckAfter(t0 + 100)?.node, first.node, "the frozen master acknowledged a write sent after the freeze");
+            await rejoined(c, master, resumed, 60000);
+            await assertNoAckedWriteLost(c, w);
+            assertNoStaleMasterWrite(w, ev);
+        },
+    );
 
     it("(c) restart of the master through its preStop hook: writes resume, old master rejoins, no acked write lost", async function () {
         this.timeout(90000);
@@ -148,24 +158,27 @@ describe("Redis HA failover through HAProxy (loopback processes)", function () {
         assertNoStaleMasterWrite(w, ev);
     });
 
-    it("(d) a master restarted with an empty data dir waits for the failover and rejoins as replica, never as an empty master", async function () {
-        this.timeout(120000);
-        const { c, w, ev } = setup();
-        const { master, t0 } = await beforeCrashFault(c);
-        await c.killRedis(master);
-        // A lost volume: the Sentinels still name this node, its peers hold the data.
-        c.wipeData(master);
-        await c.startRedis(master, 60000);
-        assert.match(c.tail(`redis-${master}`, 50), /Sentinels name this empty node as master while peers hold data: waiting/);
-        const conf = c.runtimeRedisConf(master);
-        assert.match(conf, /^replicaof 127\.0\.0\.1 \d+$/m, "the empty node was configured as master");
-        assert.match(conf, /^replica-priority 0$/m, "an unsynced replica must not be promotable");
-        await writesResumed(w, t0, master, "kill -9 + restart with empty data");
-        assert.notEqual(await c.sentinelMaster(), master);
-        await rejoined(c, master, t0, 30000);
-        await assertNoAckedWriteLost(c, w);
-        assertNoStaleMasterWrite(w, ev);
-    });
+    it(
+        "(d) a master restarted with an empty data dir waits for the failover " + "and rejoins as replica, never as an empty master",
+        async function () {
+            this.timeout(120000);
+            const { c, w, ev } = setup();
+            const { master, t0 } = await beforeCrashFault(c);
+            await c.killRedis(master);
+            // A lost volume: the Sentinels still name this node, its peers hold the data.
+            c.wipeData(master);
+            await c.startRedis(master, 60000);
+            assert.match(c.tail(`redis-${master}`, 50), /Sentinels name this empty node as master while peers hold data: waiting/);
+            const conf = c.runtimeRedisConf(master);
+            assert.match(conf, /^replicaof 127\.0\.0\.1 \d+$/m, "the empty node was configured as master");
+            assert.match(conf, /^replica-priority 0$/m, "an unsynced replica must not be promotable");
+            await writesResumed(w, t0, master, "kill -9 + restart with empty data");
+            assert.notEqual(await c.sentinelMaster(), master);
+            await rejoined(c, master, t0, 30000);
+            await assertNoAckedWriteLost(c, w);
+            assertNoStaleMasterWrite(w, ev);
+        },
+    );
 
     it("over the whole run: every acknowledged write is readable and no stale master accepted a write", async function () {
         this.timeout(60000);

@@ -182,6 +182,10 @@ describe("Redis HA config generator", () => {
     });
 
     describe("haproxy.cfg", () => {
+        // The fail-fast health check of every Redis server line: down at the first error, its sessions cut.
+        const failFastCheck =
+            "check inter 1000ms downinter 100ms fall 1 rise 1 " +
+            "observe layer4 error-limit 1 on-error mark-down on-marked-down shutdown-sessions";
         it("checks role:master with fail-fast checks, cuts sessions of a DOWN server, listens on one address", () => {
             const cfg = renderRedisHaFiles(loopback())["haproxy.cfg"];
             assert.equal(section(cfg, "frontend redis_master")[0], "bind 127.0.0.1:6379");
@@ -189,12 +193,7 @@ describe("Redis HA config generator", () => {
             assert.ok(bk.includes("tcp-check expect min-recv 40 string role:master"));
             assert.ok(bk.includes("tcp-check expect min-recv 5 string +OK"));
             for (let i = 0; i < 3; i++) {
-                assert.ok(
-                    bk.includes(
-                        `server R${i} 127.0.0.1:${6380 + i} check inter 1000ms downinter 100ms fall 1 rise 1 observe layer4 error-limit 1 on-error mark-down on-marked-down shutdown-sessions`,
-                    ),
-                    `server R${i} line`,
-                );
+                assert.ok(bk.includes(`server R${i} 127.0.0.1:${6380 + i} ${failFastCheck}`), `server R${i} line`);
             }
         });
 
@@ -235,7 +234,10 @@ describe("Redis HA config generator", () => {
             // Slower detection holds longer, never past the cap.
             assert.equal(holdWithoutMasterMs({ ...recommendedTimings.sentinel, downAfterMilliseconds: 5000 }), 8000);
             assert.equal(holdWithoutMasterMs({ ...recommendedTimings.sentinel, downAfterMilliseconds: 600000 }), 25000);
-            assert.match(validateRedisHaLayout(loopback({ haproxy: { ...loopback().haproxy, holdWithoutMasterMs: 30000 } })).join("\n"), /haproxy\.holdWithoutMasterMs: 30000 must be an integer in 0-25000/);
+            assert.match(
+                validateRedisHaLayout(loopback({ haproxy: { ...loopback().haproxy, holdWithoutMasterMs: 30000 } })).join("\n"),
+                /haproxy\.holdWithoutMasterMs: 30000 must be an integer in 0-25000/,
+            );
             const refuse = renderRedisHaFiles(loopback({ haproxy: { ...loopback().haproxy, holdWithoutMasterMs: 0 } }))["haproxy.cfg"];
             assert.deepEqual(section(refuse, "frontend redis_master"), ["bind 127.0.0.1:6379", "default_backend redis_master"]);
             assert.doesNotMatch(refuse, /redis_hold|inspect-delay|WAIT_END/);
@@ -271,9 +273,10 @@ describe("Redis HA config generator", () => {
             const cfg = renderRedisHaFiles(k8s())["haproxy.cfg"];
             assert.ok(section(cfg, "resolvers dns").includes("parse-resolv-conf"));
             assert.deepEqual(section(cfg, "frontend health"), ["mode http", "bind 0.0.0.0:8888", "monitor-uri /healthz"]);
+            const node2 = "redis-node-2.redis-nodes.a8.svc.cluster.local:6379";
             assert.ok(
                 section(cfg, "backend redis_master").includes(
-                    "server R2 redis-node-2.redis-nodes.a8.svc.cluster.local:6379 check inter 1000ms downinter 100ms fall 1 rise 1 observe layer4 error-limit 1 on-error mark-down on-marked-down shutdown-sessions resolvers dns resolve-prefer ipv4 init-addr libc,none",
+                    `server R2 ${node2} ${failFastCheck} resolvers dns resolve-prefer ipv4 init-addr libc,none`,
                 ),
             );
             assert.ok(!/resolvers/.test(renderRedisHaFiles(loopback())["haproxy.cfg"]));
@@ -316,8 +319,7 @@ describe("Redis HA config generator", () => {
                         else if (cmd.startsWith("sentinel get-master-addr-by-name") && sentinelFor !== undefined) {
                             voteChecks++;
                             sock.write(sentinelMasterReply(layout.nodes[sentinelFor]));
-                        }
-                        else if (cmd === "quit") sock.end("+OK\r\n");
+                        } else if (cmd === "quit") sock.end("+OK\r\n");
                         else sock.write("-ERR unknown\r\n");
                     }
                 });
@@ -360,7 +362,11 @@ describe("Redis HA config generator", () => {
             fs.writeFileSync(cfg, renderRedisHaFiles(layout)["haproxy.cfg"]);
             // Every Sentinel names node 0, whose Redis is not up yet: no voted master.
             for (let s = 0; s < 3; s++) await standIn(nodes[s].sentinelPort, 0);
-            const child = spawn("haproxy", ["-db", "-f", cfg], { env: { PATH: process.env.PATH ?? "", [HAPROXY_PASSWORD_ENV]: "pw" }, stdio: "ignore", detached: true });
+            const child = spawn("haproxy", ["-db", "-f", cfg], {
+                env: { PATH: process.env.PATH ?? "", [HAPROXY_PASSWORD_ENV]: "pw" },
+                stdio: "ignore",
+                detached: true,
+            });
             haproxy = new ManagedProcess("haproxy-hold", child);
             await waitFor("haproxy to listen", 10000, async () => {
                 if (!haproxy?.running) throw new Error("haproxy exited");
@@ -403,17 +409,27 @@ describe("Redis HA config generator", () => {
 
     describe("timings", () => {
         it("recommended: fast detection without the spurious double failover of 1000 ms", () => {
-            assert.ok(recommendedTimings.sentinel.downAfterMilliseconds >= 2000 && recommendedTimings.sentinel.downAfterMilliseconds <= 3000);
+            assert.ok(
+                recommendedTimings.sentinel.downAfterMilliseconds >= 2000 && recommendedTimings.sentinel.downAfterMilliseconds <= 3000,
+            );
             assert.ok(recommendedTimings.sentinel.failoverTimeout <= 10000);
             assert.equal(recommendedTimings.replDisklessSyncDelay, 0);
-            assert.ok(recommendedTimings.haproxy.fastFail && recommendedTimings.haproxy.shutdownSessions && recommendedTimings.haproxy.markDownOnConnectError);
+            assert.ok(
+                recommendedTimings.haproxy.fastFail &&
+                    recommendedTimings.haproxy.shutdownSessions &&
+                    recommendedTimings.haproxy.markDownOnConnectError,
+            );
         });
 
         it("chart baseline: the redis-ha chart defaults", () => {
             assert.equal(chartBaselineTimings.sentinel.downAfterMilliseconds, 10000);
             assert.equal(chartBaselineTimings.sentinel.failoverTimeout, 180000);
             assert.equal(chartBaselineTimings.haproxy.checkIntervalMs, 1000);
-            assert.ok(!chartBaselineTimings.haproxy.fastFail && !chartBaselineTimings.haproxy.shutdownSessions && !chartBaselineTimings.haproxy.markDownOnConnectError);
+            assert.ok(
+                !chartBaselineTimings.haproxy.fastFail &&
+                    !chartBaselineTimings.haproxy.shutdownSessions &&
+                    !chartBaselineTimings.haproxy.markDownOnConnectError,
+            );
             assert.ok(!chartBaselineTimings.haproxy.holdWithoutMaster);
         });
 
@@ -437,7 +453,10 @@ describe("Redis HA config generator", () => {
         });
 
         it("needs an odd number of at least 3 nodes", () => {
-            assert.match(problems({ nodes: loopbackNodes.slice(0, 1), quorum: 1 }), /nodes: 1 node\(s\); Sentinel HA needs an odd number >= 3/);
+            assert.match(
+                problems({ nodes: loopbackNodes.slice(0, 1), quorum: 1 }),
+                /nodes: 1 node\(s\); Sentinel HA needs an odd number >= 3/,
+            );
             const four = [...loopbackNodes, { host: "127.0.0.1", redisPort: 6390, sentinelPort: 26390 }];
             assert.match(problems({ nodes: four, quorum: 3 }), /nodes: 4 node\(s\); .*odd number/);
         });
@@ -448,16 +467,26 @@ describe("Redis HA config generator", () => {
         });
 
         it("checks ports, hosts and clashes", () => {
-            const bad = [{ host: "127.0.0.1", redisPort: 70000, sentinelPort: 26380 }, { host: "bad host", redisPort: 6381, sentinelPort: 6381 }, loopbackNodes[2]];
+            const bad = [
+                { host: "127.0.0.1", redisPort: 70000, sentinelPort: 26380 },
+                { host: "bad host", redisPort: 6381, sentinelPort: 6381 },
+                loopbackNodes[2],
+            ];
             const p = problems({ nodes: bad });
             assert.match(p, /nodes\[0\]\.redisPort: 70000 is not a port \(1-65535\)/);
             assert.match(p, /nodes\[1\]\.host: "bad host" is not a host name or IP address/);
             assert.match(p, /nodes\[1\]\.sentinelPort: bad host:6381 is already used by nodes\[1\]\.redisPort/);
-            assert.match(problems({ haproxy: { ...loopback().haproxy, port: 6380 } }), /haproxy\.port: 127\.0\.0\.1:6380 is already used by nodes\[0\]\.redisPort/);
+            assert.match(
+                problems({ haproxy: { ...loopback().haproxy, port: 6380 } }),
+                /haproxy\.port: 127\.0\.0\.1:6380 is already used by nodes\[0\]\.redisPort/,
+            );
         });
 
         it("checks timings, replication and paths", () => {
-            assert.match(problems({ sentinel: { downAfterMilliseconds: 500, failoverTimeout: 5000, parallelSyncs: 1 } }), /sentinel\.downAfterMilliseconds: 500 must be an integer in 1000-3600000 \(below 1000 ms/);
+            assert.match(
+                problems({ sentinel: { downAfterMilliseconds: 500, failoverTimeout: 5000, parallelSyncs: 1 } }),
+                /sentinel\.downAfterMilliseconds: 500 must be an integer in 1000-3600000 \(below 1000 ms/,
+            );
             assert.match(problems({ minReplicasToWrite: 0 }), /minReplicasToWrite: 0 must be an integer in 1-2/);
             assert.match(problems({ replicaPriority: 0 }), /replicaPriority: 0 must be/);
             assert.match(problems({ paths: { ...KUBERNETES_PATHS, dataDir: "data" } }), /paths\.dataDir: "data" must be an absolute path/);
@@ -468,7 +497,11 @@ describe("Redis HA config generator", () => {
         it("renderRedisHaFiles throws every problem at once", () => {
             assert.throws(
                 () => renderRedisHaFiles(loopback({ quorum: 1, minReplicasToWrite: 0 })),
-                (e: unknown) => e instanceof RedisLayoutError && e.problems.length === 2 && /quorum/.test(e.message) && /minReplicasToWrite/.test(e.message),
+                (e: unknown) =>
+                    e instanceof RedisLayoutError &&
+                    e.problems.length === 2 &&
+                    /quorum/.test(e.message) &&
+                    /minReplicasToWrite/.test(e.message),
             );
         });
     });
@@ -557,7 +590,9 @@ describe("Redis HA config generator", () => {
             }
             const r0 = lines(fs.readFileSync(path.join(dir, "n0", "conf", "redis.conf"), "utf8"));
             assert.ok(r0.includes(`requirepass "${password}"`) && r0.includes(`masterauth "${password}"`));
-            assert.ok(r0.includes("port 1009") && r0.includes("replica-announce-ip 127.0.0.1") && r0.includes("replica-announce-port 1009"));
+            assert.ok(
+                r0.includes("port 1009") && r0.includes("replica-announce-ip 127.0.0.1") && r0.includes("replica-announce-port 1009"),
+            );
             assert.ok(r0.includes(`dir "${path.join(dir, "n0", "data")}"`));
             assert.ok(!r0.some((l) => l.startsWith("replicaof")));
             const r1 = lines(fs.readFileSync(path.join(dir, "n1", "conf", "redis.conf"), "utf8"));
@@ -566,7 +601,9 @@ describe("Redis HA config generator", () => {
             const s1 = lines(fs.readFileSync(path.join(dir, "n1", "conf", "sentinel.conf"), "utf8"));
             assert.ok(s1.includes("sentinel monitor mymaster 127.0.0.1 1009 2"));
             assert.ok(s1.includes(`sentinel auth-pass mymaster "${password}"`));
-            assert.ok(s1.includes("port 2010") && s1.includes("sentinel announce-ip 127.0.0.1") && s1.includes("sentinel announce-port 2010"));
+            assert.ok(
+                s1.includes("port 2010") && s1.includes("sentinel announce-ip 127.0.0.1") && s1.includes("sentinel announce-port 2010"),
+            );
             // Templates stay untouched; runtime copies are private.
             assert.ok(!fs.readFileSync(path.join(t, "redis.conf"), "utf8").includes(password));
             assert.equal(fs.statSync(path.join(dir, "n1", "conf", "redis.conf")).mode & 0o077, 0);
@@ -575,10 +612,18 @@ describe("Redis HA config generator", () => {
         it("init.sh keeps a Sentinel's own myid across restarts", () => {
             const t = write(renderRedisHaFiles(buildRedisHaLayout({ nodes: quiet, bind: "127.0.0.1" })));
             const conf = path.join(dir, "conf");
-            const env = { [SCRIPT_ENV.templateDir]: t, [SCRIPT_ENV.configDir]: conf, [SCRIPT_ENV.dataDir]: path.join(dir, "data"), [SCRIPT_ENV.ordinal]: "2" };
+            const env = {
+                [SCRIPT_ENV.templateDir]: t,
+                [SCRIPT_ENV.configDir]: conf,
+                [SCRIPT_ENV.dataDir]: path.join(dir, "data"),
+                [SCRIPT_ENV.ordinal]: "2",
+            };
             assert.equal(run(path.join(t, "init.sh"), env, ["sentinel"]).status, 0);
             const id = "0123456789abcdef0123456789abcdef01234567";
-            fs.appendFileSync(path.join(conf, "sentinel.conf"), `sentinel myid ${id}\nsentinel known-sentinel mymaster 10.9.9.9 26379 ffff\n`);
+            fs.appendFileSync(
+                path.join(conf, "sentinel.conf"),
+                `sentinel myid ${id}\nsentinel known-sentinel mymaster 10.9.9.9 26379 ffff\n`,
+            );
             assert.equal(run(path.join(t, "init.sh"), env, ["sentinel"]).status, 0);
             const s = lines(fs.readFileSync(path.join(conf, "sentinel.conf"), "utf8"));
             assert.equal(s.filter((l) => l === `sentinel myid ${id}`).length, 1);
@@ -588,26 +633,46 @@ describe("Redis HA config generator", () => {
 
         it("init.sh fails with clear messages", () => {
             const t = write(renderRedisHaFiles(buildRedisHaLayout({ nodes: quiet, bind: "127.0.0.1" })));
-            const base = { [SCRIPT_ENV.templateDir]: t, [SCRIPT_ENV.configDir]: path.join(dir, "c"), [SCRIPT_ENV.dataDir]: path.join(dir, "d") };
+            const base = {
+                [SCRIPT_ENV.templateDir]: t,
+                [SCRIPT_ENV.configDir]: path.join(dir, "c"),
+                [SCRIPT_ENV.dataDir]: path.join(dir, "d"),
+            };
             const noOrdinal = run(path.join(t, "init.sh"), { ...base, HOSTNAME: "redis" });
             assert.equal(noOrdinal.status, 1);
             assert.match(noOrdinal.stderr, /cannot derive the node ordinal from HOSTNAME=redis: set REDIS_HA_ORDINAL/);
             const outOfRange = run(path.join(t, "init.sh"), { ...base, HOSTNAME: "redis-node-3" });
             assert.match(outOfRange.stderr, /ordinal 3 \(HOSTNAME=redis-node-3\) is out of range: the layout has 3 node/);
-            const noFile = run(path.join(t, "init.sh"), { ...base, [SCRIPT_ENV.ordinal]: "0", [SCRIPT_ENV.passwordFile]: path.join(dir, "nope") });
+            const noFile = run(path.join(t, "init.sh"), {
+                ...base,
+                [SCRIPT_ENV.ordinal]: "0",
+                [SCRIPT_ENV.passwordFile]: path.join(dir, "nope"),
+            });
             assert.equal(noFile.status, 1);
             assert.match(noFile.stderr, /cannot read the password file .*nope/);
             fs.writeFileSync(path.join(dir, "bad"), 'pass word"\n');
-            const badPw = run(path.join(t, "init.sh"), { ...base, [SCRIPT_ENV.ordinal]: "0", [SCRIPT_ENV.passwordFile]: path.join(dir, "bad") });
+            const badPw = run(path.join(t, "init.sh"), {
+                ...base,
+                [SCRIPT_ENV.ordinal]: "0",
+                [SCRIPT_ENV.passwordFile]: path.join(dir, "bad"),
+            });
             assert.equal(badPw.status, 1);
             assert.match(badPw.stderr, /unsupported characters/);
             assert.doesNotMatch(badPw.stderr, /pass word/);
-            assert.match(run(path.join(t, "init.sh"), { ...base, [SCRIPT_ENV.ordinal]: "0" }, ["bogus"]).stderr, /unknown argument 'bogus'/);
+            assert.match(
+                run(path.join(t, "init.sh"), { ...base, [SCRIPT_ENV.ordinal]: "0" }, ["bogus"]).stderr,
+                /unknown argument 'bogus'/,
+            );
         });
 
         it("standalone init.sh writes a master config", () => {
             const t = write(renderStandaloneRedisFiles(standaloneRedisLayout({ host: "127.0.0.1", port: 7001 })));
-            const r = run(path.join(t, "init.sh"), { [SCRIPT_ENV.templateDir]: t, [SCRIPT_ENV.configDir]: path.join(dir, "c"), [SCRIPT_ENV.dataDir]: path.join(dir, "d"), HOSTNAME: "redis-0" });
+            const r = run(path.join(t, "init.sh"), {
+                [SCRIPT_ENV.templateDir]: t,
+                [SCRIPT_ENV.configDir]: path.join(dir, "c"),
+                [SCRIPT_ENV.dataDir]: path.join(dir, "d"),
+                HOSTNAME: "redis-0",
+            });
             assert.equal(r.status, 0, r.stderr);
             const c = lines(fs.readFileSync(path.join(dir, "c", "redis.conf"), "utf8"));
             assert.ok(c.includes("port 7001") && c.includes(`requirepass "${password}"`) && !c.some((l) => l.startsWith("replicaof")));
@@ -617,7 +682,22 @@ describe("Redis HA config generator", () => {
             const t = write(renderStandaloneRedisFiles(standaloneRedisLayout({ host: "127.0.0.1" })));
             const probe = path.join(dir, "probe.sh");
             fs.writeFileSync(probe, `SCRIPT_NAME=probe\n. "${t}/settings.env"\n. "${t}/lib.sh"\nload_password\n`);
-            const candidates = [password, "abcdefghijklmnop", "pass word", 'a"b', "a\\b", "a$b", "a'b", "a[b", "a]b", "a!b", "a*b", "a#b", "a;b", "é"];
+            const candidates = [
+                password,
+                "abcdefghijklmnop",
+                "pass word",
+                'a"b',
+                "a\\b",
+                "a$b",
+                "a'b",
+                "a[b",
+                "a]b",
+                "a!b",
+                "a*b",
+                "a#b",
+                "a;b",
+                "é",
+            ];
             for (const candidate of candidates) {
                 fs.writeFileSync(path.join(dir, "password"), `${candidate}\n`);
                 const r = run(probe, {});

@@ -54,7 +54,10 @@ describe("shell scripts under shellcheck", function () {
             .map((f) => path.relative(repoRoot, path.join(SCRIPTS_DIR, f)));
         assert.ok(redis.length >= 6, redis.join(" "));
         for (const f of redis) assert.ok(posix.includes(f), `${f} is not checked as POSIX sh`);
-        assert.ok(other.some((f) => f.startsWith(path.join("tools", "e2e"))), "tools/e2e scripts not found");
+        assert.ok(
+            other.some((f) => f.startsWith(path.join("tools", "e2e"))),
+            "tools/e2e scripts not found",
+        );
     });
 
     it("POSIX scripts are clean with -s sh", () => {

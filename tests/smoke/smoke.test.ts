@@ -120,18 +120,24 @@ describe("npm run smoke against the real services on loopback", function () {
         // runtime is global.
         const redis = { mode: "standalone" };
         const stacks = [await renderedStack("staging", { redis }), await renderedStack("staging", { redis, auth: "jwt" })];
-        const [plain, withAuth] = await Promise.all(stacks.map(async (stack) => {
-            const plane = await startRenderedControlPlane(stack, { maxReplicas: 1 });
-            planes.push(plane);
-            const controller = plane.controllers[0];
-            const registry = plane.registries[0];
-            // Polled faster than the readiness probe's period: the tests only need the APIs up.
-            await Promise.all([
-                waitFor("the controller to answer /health", 20_000, async () => (await fetch(`${controller.url}/health`)).status === 200),
-                waitFor("the registry to answer /uptime", 20_000, async () => (await fetch(`${registry.url}/uptime`)).status === 200),
-            ]);
-            return { controller, registry, token: plane.target.token };
-        }));
+        const [plain, withAuth] = await Promise.all(
+            stacks.map(async (stack) => {
+                const plane = await startRenderedControlPlane(stack, { maxReplicas: 1 });
+                planes.push(plane);
+                const controller = plane.controllers[0];
+                const registry = plane.registries[0];
+                // Polled faster than the readiness probe's period: the tests only need the APIs up.
+                await Promise.all([
+                    waitFor(
+                        "the controller to answer /health",
+                        20_000,
+                        async () => (await fetch(`${controller.url}/health`)).status === 200,
+                    ),
+                    waitFor("the registry to answer /uptime", 20_000, async () => (await fetch(`${registry.url}/uptime`)).status === 200),
+                ]);
+                return { controller, registry, token: plane.target.token };
+            }),
+        );
         open = plain;
         jwt = withAuth;
         assert.equal(open.token, undefined);
@@ -149,24 +155,41 @@ describe("npm run smoke against the real services on loopback", function () {
         it("passes every step without auth, prints the table and leaves nothing behind", async () => {
             const r = await smoke([...urls(open), "--run-id", "t-open"]);
             assert.equal(r.code, 0, r.stdout + r.stderr);
-            for (const step of ["registry: register instances", "registry: heartbeat", "registry: list services and instances", "controller: create a routing rule", "controller: read the rule", "controller: delete the rule", "cleanup: deregister instances, delete the rule"]) {
+            for (const step of [
+                "registry: register instances",
+                "registry: heartbeat",
+                "registry: list services and instances",
+                "controller: create a routing rule",
+                "controller: read the rule",
+                "controller: delete the rule",
+                "cleanup: deregister instances, delete the rule",
+            ]) {
                 assert.match(r.stdout, new RegExp(`^${step}\\s+ok\\s`, "m"), step);
             }
             assert.match(r.stdout, /^auth\s+none$/m);
             assert.match(r.stdout, /^PASS: \d+ steps$/m);
             const services = (await (await fetch(`${open.registry.url}/api/v1/services`)).json()) as { services: string[] };
             assert.ok(!services.services.some((s) => s.includes("t-open")), `left behind: ${services.services.join(", ")}`);
-            const rules = (await (await fetch(`${open.controller.url}/v1/rules?destination=journey-t-open`)).json()) as { rules: unknown[] };
+            const rules = (await (await fetch(`${open.controller.url}/v1/rules?destination=journey-t-open`)).json()) as {
+                rules: unknown[];
+            };
             assert.deepEqual(rules.rules, []);
         });
 
         it("with --token: the token is accepted, a forged one refused, and --json is one document", async () => {
             const r = await smoke([...urls(jwt), "--token", jwt.token!, "--json"]);
             assert.equal(r.code, 0, r.stdout + r.stderr);
-            const doc = JSON.parse(r.stdout) as { ok: boolean; targets: { authenticated: boolean }; steps: { name: string; ok: boolean }[] };
+            const doc = JSON.parse(r.stdout) as {
+                ok: boolean;
+                targets: { authenticated: boolean };
+                steps: { name: string; ok: boolean }[];
+            };
             assert.equal(doc.ok, true);
             assert.equal(doc.targets.authenticated, true);
-            assert.ok(doc.steps.some((s) => /^auth: .*refused/.test(s.name) && s.ok), JSON.stringify(doc.steps));
+            assert.ok(
+                doc.steps.some((s) => /^auth: .*refused/.test(s.name) && s.ok),
+                JSON.stringify(doc.steps),
+            );
             assert.ok(!r.stdout.includes(jwt.token!), "the token is never printed");
         });
 
@@ -190,7 +213,13 @@ describe("npm run smoke against the real services on loopback", function () {
         let tools: string;
         let env: NodeJS.ProcessEnv;
         const kubectlLog = (): Array<{ pid: number; args: string[] }> =>
-            fs.existsSync(env.FAKE_KUBECTL_LOG!) ? fs.readFileSync(env.FAKE_KUBECTL_LOG!, "utf8").trim().split("\n").map((l) => JSON.parse(l)) : [];
+            fs.existsSync(env.FAKE_KUBECTL_LOG!)
+                ? fs
+                      .readFileSync(env.FAKE_KUBECTL_LOG!, "utf8")
+                      .trim()
+                      .split("\n")
+                      .map((l) => JSON.parse(l))
+                : [];
 
         before(() => {
             tools = path.join(dir, "bin");
@@ -198,10 +227,18 @@ describe("npm run smoke against the real services on loopback", function () {
             writeTool(tools, "pulumi", FAKE_PULUMI);
             writeTool(tools, "kubectl", FAKE_KUBECTL);
             const ns = "amalgam8-e2e";
-            const inCluster = { controllerUrl: `http://controller.${ns}.svc.cluster.local:6080`, registryUrl: `http://registry.${ns}.svc.cluster.local:5080`, namespace: ns };
+            const inCluster = {
+                controllerUrl: `http://controller.${ns}.svc.cluster.local:6080`,
+                registryUrl: `http://registry.${ns}.svc.cluster.local:5080`,
+                namespace: ns,
+            };
             const outputs = {
                 // ClusterIP: no endpoints, both services through port-forwards; the admin token from the outputs.
-                e2e: { ...inCluster, adminToken: jwt.token, sidecarEnv: { A8_CONTROLLER_URL: inCluster.controllerUrl, A8_REGISTRY_URL: inCluster.registryUrl } },
+                e2e: {
+                    ...inCluster,
+                    adminToken: jwt.token,
+                    sidecarEnv: { A8_CONTROLLER_URL: inCluster.controllerUrl, A8_REGISTRY_URL: inCluster.registryUrl },
+                },
                 // A LoadBalancer stack: its endpoints are used as they are, no port-forward.
                 lb: { ...inCluster, controllerEndpoint: open.controller.url, registryEndpoint: open.registry.url },
                 "no-outputs": {},
@@ -263,7 +300,10 @@ describe("npm run smoke against the real services on loopback", function () {
             const path0 = process.env.PATH;
             process.env.PATH = dir;
             try {
-                await assert.rejects(readStackOutputs("e2e", REPO_ROOT), (e: Error) => e instanceof ToolError && /pulumi not found on PATH/.test(e.message));
+                await assert.rejects(
+                    readStackOutputs("e2e", REPO_ROOT),
+                    (e: Error) => e instanceof ToolError && /pulumi not found on PATH/.test(e.message),
+                );
             } finally {
                 process.env.PATH = path0;
             }
@@ -273,12 +313,20 @@ describe("npm run smoke against the real services on loopback", function () {
             const before = kubectlLog().length;
             const r = await smoke(["--stack", "e2e", "--watch", "3", "--json"], env, async () => {
                 // Like a deleted pod: the forward to the controller ends in the middle of the drill.
-                const forward = await waitFor("the controller port-forward", 20_000, async () => kubectlLog().slice(before).find((c) => c.args.includes("service/controller")));
+                const forward = await waitFor("the controller port-forward", 20_000, async () =>
+                    kubectlLog()
+                        .slice(before)
+                        .find((c) => c.args.includes("service/controller")),
+                );
                 await sleep(1000);
                 process.kill(forward.pid, "SIGKILL");
             });
             assert.equal(r.code, 0, r.stdout + r.stderr);
-            const doc = JSON.parse(r.stdout) as { ok: boolean; forwardsRestarted: number; rules: { acknowledgedLost: number; verified: boolean; writesAcknowledged: number } };
+            const doc = JSON.parse(r.stdout) as {
+                ok: boolean;
+                forwardsRestarted: number;
+                rules: { acknowledgedLost: number; verified: boolean; writesAcknowledged: number };
+            };
             assert.ok(doc.forwardsRestarted >= 1, `forwards restarted: ${doc.forwardsRestarted}`);
             assert.equal(doc.rules.verified, true);
             assert.equal(doc.rules.acknowledgedLost, 0);
@@ -300,11 +348,19 @@ describe("npm run smoke against the real services on loopback", function () {
                     return body.rules.length > 0;
                 });
                 // Retried for the same race, now with the drill's own writes.
-                await waitFor("the drill's rules to be deleted behind its back", 10_000, async () =>
-                    (await fetch(drillRules("d-lossy"), { method: "DELETE" })).status === 200);
+                await waitFor(
+                    "the drill's rules to be deleted behind its back",
+                    10_000,
+                    async () => (await fetch(drillRules("d-lossy"), { method: "DELETE" })).status === 200,
+                );
             });
             assert.equal(clean.code, 0, clean.stdout + clean.stderr);
-            const doc = JSON.parse(clean.stdout) as { ok: boolean; rounds: number; rules: Record<string, number | boolean>; final: { ok: boolean } };
+            const doc = JSON.parse(clean.stdout) as {
+                ok: boolean;
+                rounds: number;
+                rules: Record<string, number | boolean>;
+                final: { ok: boolean };
+            };
             assert.equal(doc.ok, true);
             assert.ok(doc.rounds >= 2, `rounds: ${doc.rounds}`);
             assert.equal(doc.rules.acknowledgedLost, 0);
@@ -327,9 +383,17 @@ describe("npm run smoke against the real services on loopback", function () {
 describe("npm run smoke: arguments and stack outputs", () => {
     const cases: Array<[string, string[], RegExp]> = [
         ["no target", [], /give --stack <name>, or --controller <url> and --registry <url>/],
-        ["a URL that is not one", ["--controller", "controller:6080", "--registry", "http://127.0.0.1:1"], /--controller "controller:6080" must start with http:\/\/ or https:\/\//],
+        [
+            "a URL that is not one",
+            ["--controller", "controller:6080", "--registry", "http://127.0.0.1:1"],
+            /--controller "controller:6080" must start with http:\/\/ or https:\/\//,
+        ],
         ["a controller without a registry", ["--controller", "http://127.0.0.1:1"], /--controller needs --registry <url> as well/],
-        ["both forms", ["--stack", "e2e", "--controller", "http://127.0.0.1:1", "--registry", "http://127.0.0.1:2"], /either --stack or --controller\/--registry, not both/],
+        [
+            "both forms",
+            ["--stack", "e2e", "--controller", "http://127.0.0.1:1", "--registry", "http://127.0.0.1:2"],
+            /either --stack or --controller\/--registry, not both/,
+        ],
         ["an unknown flag", ["--stack", "e2e", "--colour"], /unknown flag --colour/],
         ["a flag without its value", ["--stack", "--json"], /--stack needs a value/],
         ["a watch of zero seconds", ["--stack", "e2e", "--watch", "0"], /--watch "0" must be a whole number of seconds from 1 to 86400/],
@@ -337,7 +401,10 @@ describe("npm run smoke: arguments and stack outputs", () => {
     ];
     for (const [what, args, message] of cases) {
         it(`refuses ${what} with a message naming it`, () => {
-            assert.throws(() => parseArgs(args), (e: Error) => e instanceof InputError && message.test(e.message));
+            assert.throws(
+                () => parseArgs(args),
+                (e: Error) => e instanceof InputError && message.test(e.message),
+            );
         });
     }
 
@@ -350,14 +417,29 @@ describe("npm run smoke: arguments and stack outputs", () => {
 
     it("reaches ClusterIP and NodePort Services through port-forward and a LoadBalancer directly", () => {
         const ns = "amalgam8-dev";
-        const base = { controllerUrl: `http://controller.${ns}.svc.cluster.local:6080`, registryUrl: `http://registry.${ns}.svc.cluster.local:5080` };
-        const nodePort = targetsFromOutputs({ ...base, controllerEndpoint: "http://<node-address>:31200", registryEndpoint: "http://<node-address>:31300" });
+        const base = {
+            controllerUrl: `http://controller.${ns}.svc.cluster.local:6080`,
+            registryUrl: `http://registry.${ns}.svc.cluster.local:5080`,
+        };
+        const nodePort = targetsFromOutputs({
+            ...base,
+            controllerEndpoint: "http://<node-address>:31200",
+            registryEndpoint: "http://<node-address>:31300",
+        });
         assert.deepEqual(nodePort.controller, { kind: "port-forward", namespace: ns, service: "controller", port: 6080 });
         assert.deepEqual(nodePort.registry, { kind: "port-forward", namespace: ns, service: "registry", port: 5080 });
         assert.equal(nodePort.token, undefined);
-        const lb = targetsFromOutputs({ ...base, controllerEndpoint: "http://203.0.113.7:6080/", registryEndpoint: "http://203.0.113.8:5080", adminToken: "a.b.c" });
+        const lb = targetsFromOutputs({
+            ...base,
+            controllerEndpoint: "http://203.0.113.7:6080/",
+            registryEndpoint: "http://203.0.113.8:5080",
+            adminToken: "a.b.c",
+        });
         assert.deepEqual(lb.controller, { kind: "direct", url: "http://203.0.113.7:6080" });
         assert.equal(lb.token, "a.b.c");
-        assert.throws(() => targetsFromOutputs({ ...base, registryUrl: "http://10.0.0.1:5080" }), /stack output registryUrl "http:\/\/10\.0\.0\.1:5080" is not an in-cluster Service URL/);
+        assert.throws(
+            () => targetsFromOutputs({ ...base, registryUrl: "http://10.0.0.1:5080" }),
+            /stack output registryUrl "http:\/\/10\.0\.0\.1:5080" is not an in-cluster Service URL/,
+        );
     });
 });

@@ -10,7 +10,6 @@ import { REPO_ROOT } from "../../tools/repoRoot";
 import { K8sObject } from "../../policy/lib/k8s";
 import { kubernetesObjects } from "../../tools/check/resources";
 
-
 export interface Rendered {
     readonly run: ProgramRun;
     /** Kubernetes objects with apiVersion/kind filled in and secrets unwrapped. */

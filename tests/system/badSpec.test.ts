@@ -23,7 +23,10 @@ function only(service: Amalgam8Service, change: (container: IContainer, pod: IPo
 
 function env(container: IContainer, name: string): { name: string; value?: string; valueFrom?: any } {
     const e = container.env?.find((x) => x.name === name);
-    if (!e) throw new Error(`the rendered ${container.name} container has no env ${name}: ${(container.env ?? []).map((x) => x.name).join(", ")}`);
+    if (!e)
+        throw new Error(
+            `the rendered ${container.name} container has no env ${name}: ${(container.env ?? []).map((x) => x.name).join(", ")}`,
+        );
     return e;
 }
 
@@ -48,17 +51,23 @@ describe("system: a wrong rendered container fails the system tests (real servic
         plane = undefined;
     });
 
-    const start = async (mutate: Mutation): Promise<LoopbackControlPlane> => (plane = await startRenderedControlPlane(stack, { mutate, maxReplicas: 1 }));
+    const start = async (mutate: Mutation): Promise<LoopbackControlPlane> =>
+        (plane = await startRenderedControlPlane(stack, { mutate, maxReplicas: 1 }));
 
-    it("a Redis address with a scheme in A8_STORE_ADDRESS: the registry is Ready and lists [] but every registration fails", async function () {
-        this.timeout(60000);
-        const p = await start(only("registry", (c) => (env(c, "A8_STORE_ADDRESS").value = `redis://${env(c, "A8_STORE_ADDRESS").value}`)));
-        await p.waitReady();
-        const report = await runSidecarJourney(p.target, { timeoutMs: 20000 });
-        const register = report.steps.find((s) => s.name === "registry: register instances");
-        assert.equal(report.ok, false);
-        assert.equal(register?.ok, false, `registration should fail: ${JSON.stringify(report.steps)}`);
-    });
+    it(
+        "a Redis address with a scheme in A8_STORE_ADDRESS: " + "the registry is Ready and lists [] but every registration fails",
+        async function () {
+            this.timeout(60000);
+            const p = await start(
+                only("registry", (c) => (env(c, "A8_STORE_ADDRESS").value = `redis://${env(c, "A8_STORE_ADDRESS").value}`)),
+            );
+            await p.waitReady();
+            const report = await runSidecarJourney(p.target, { timeoutMs: 20000 });
+            const register = report.steps.find((s) => s.name === "registry: register instances");
+            assert.equal(report.ok, false);
+            assert.equal(register?.ok, false, `registration should fail: ${JSON.stringify(report.steps)}`);
+        },
+    );
 
     it("the journey removes what it registered when a later step fails (here: a controller URL nothing answers)", async function () {
         this.timeout(60000);
@@ -86,7 +95,10 @@ describe("system: a wrong rendered container fails the system tests (real servic
         try {
             await restartServices(p);
             const problems = await missingAfterRestart(p, written, { instances: false });
-            assert.ok(problems.some((x) => x.includes(`rule ${written.ruleId} is gone`)), `the rule should be lost: ${JSON.stringify(problems)}`);
+            assert.ok(
+                problems.some((x) => x.includes(`rule ${written.ruleId} is gone`)),
+                `the rule should be lost: ${JSON.stringify(problems)}`,
+            );
         } finally {
             await removeWritten(p, written);
         }
@@ -118,29 +130,35 @@ describe("system: a wrong rendered container fails the system tests (real servic
     it("runAsNonRoot without a runAsUser: the kubelet refuses the image's root user", async function () {
         this.timeout(30000);
         await assert.rejects(
-            start(only("registry", (c, pod) => {
-                delete pod.securityContext!.runAsUser;
-                delete c.securityContext!.runAsUser;
-            })),
+            start(
+                only("registry", (c, pod) => {
+                    delete pod.securityContext!.runAsUser;
+                    delete c.securityContext!.runAsUser;
+                }),
+            ),
             /runAsNonRoot is set but the image runs as root/,
         );
     });
 
-    it("a privileged port under the rendered security context (non-root, no capabilities): the controller cannot bind, is never Ready nor live", async function () {
-        this.timeout(60000);
-        const p = await start(
-            only("controller", (c) => {
-                c.env = [...(c.env ?? []), { name: "A8_API_PORT", value: "80" }];
-                c.ports = [{ name: "http", containerPort: 80, protocol: "TCP" }];
-            }),
-        );
-        // Upstream logs the failed bind and keeps running without a listener: only the probes notice.
-        const c = p.controllers[0];
-        await waitFor("the controller to log its failed bind", 15000, async () => /bind: permission denied/.test(c.logs(20)));
-        assert.ok(c.running);
-        assert.equal((await c.probe("readiness")).ok, false);
-        assert.equal((await c.probe("liveness")).ok, false);
-    });
+    it(
+        "a privileged port under the rendered security context (non-root, no capabilities): " +
+            "the controller cannot bind, is never Ready nor live",
+        async function () {
+            this.timeout(60000);
+            const p = await start(
+                only("controller", (c) => {
+                    c.env = [...(c.env ?? []), { name: "A8_API_PORT", value: "80" }];
+                    c.ports = [{ name: "http", containerPort: 80, protocol: "TCP" }];
+                }),
+            );
+            // Upstream logs the failed bind and keeps running without a listener: only the probes notice.
+            const c = p.controllers[0];
+            await waitFor("the controller to log its failed bind", 15000, async () => /bind: permission denied/.test(c.logs(20)));
+            assert.ok(c.running);
+            assert.equal((await c.probe("readiness")).ok, false);
+            assert.equal((await c.probe("liveness")).ok, false);
+        },
+    );
 
     it("a workingDir other than the image's: the controller does not find rules-schema.json and exits", async function () {
         this.timeout(60000);

@@ -21,7 +21,12 @@ describe("system: loopback prerequisites and the Amalgam8 build step", function 
     it("names every missing prerequisite and what provides it, in one message", () => {
         const absent = (p: Prerequisite): Prerequisite => ({ ...p, present: () => false });
         const msg = missingPrerequisitesMessage(
-            [absent(PREREQUISITES.bwrap), absent(PREREQUISITES.redisCli), PREREQUISITES.redisServer, absent(PREREQUISITES.controllerUpstream)],
+            [
+                absent(PREREQUISITES.bwrap),
+                absent(PREREQUISITES.redisCli),
+                PREREQUISITES.redisServer,
+                absent(PREREQUISITES.controllerUpstream),
+            ],
             "The test",
         );
         assert.ok(msg);
@@ -41,23 +46,29 @@ describe("system: loopback prerequisites and the Amalgam8 build step", function 
         assert.match(r.out, /amalgam8 upstream: up to date/);
     });
 
-    it("rejects a source that does not exist, a source that is not Amalgam8, and an empty patch series, each with one clear message", function () {
-        this.timeout(30000);
-        const dir = makeTempDir("a8-build-input");
-        try {
-            const missing = build(path.join(dir, "nope.tar.gz"));
-            assert.equal(missing.status, 2);
-            assert.match(missing.out, /^error: source '.*nope\.tar\.gz' does not exist \(a \.tar\.gz or a directory\)$/m);
-            const notA8 = build(dir);
-            assert.equal(notA8.status, 2);
-            assert.match(notA8.out, /holds neither src\/github\.com\/amalgam8\/amalgam8\/cmd\/controller \(a GOPATH\) nor cmd\/controller/);
-            fs.mkdirSync(path.join(dir, "patches"));
-            const noPatches = build("--patches", path.join(dir, "patches"));
-            assert.equal(noPatches.status, 2);
-            assert.match(noPatches.out, /--patches '.*patches' holds no \*\.patch file/);
-            for (const r of [missing, notA8, noPatches]) assert.doesNotMatch(r.out, /\n\s+at |line \d+:/);
-        } finally {
-            removeTempDir(dir);
-        }
-    });
+    it(
+        "rejects a source that does not exist, a source that is not Amalgam8, and an empty patch series, " + "each with one clear message",
+        function () {
+            this.timeout(30000);
+            const dir = makeTempDir("a8-build-input");
+            try {
+                const missing = build(path.join(dir, "nope.tar.gz"));
+                assert.equal(missing.status, 2);
+                assert.match(missing.out, /^error: source '.*nope\.tar\.gz' does not exist \(a \.tar\.gz or a directory\)$/m);
+                const notA8 = build(dir);
+                assert.equal(notA8.status, 2);
+                assert.match(
+                    notA8.out,
+                    /holds neither src\/github\.com\/amalgam8\/amalgam8\/cmd\/controller \(a GOPATH\) nor cmd\/controller/,
+                );
+                fs.mkdirSync(path.join(dir, "patches"));
+                const noPatches = build("--patches", path.join(dir, "patches"));
+                assert.equal(noPatches.status, 2);
+                assert.match(noPatches.out, /--patches '.*patches' holds no \*\.patch file/);
+                for (const r of [missing, notA8, noPatches]) assert.doesNotMatch(r.out, /\n\s+at |line \d+:/);
+            } finally {
+                removeTempDir(dir);
+            }
+        },
+    );
 });

@@ -27,10 +27,16 @@ describe("Redis master kill under sidecar traffic (patched images, real binaries
     before(async function () {
         this.timeout(240000);
         // Missing binaries fail the suite, not skip it.
-        requirePrerequisites([...REDIS_HA_PREREQUISITES, ...CONFINEMENT_PREREQUISITES, ...amalgam8Prerequisites("patched")], "The Redis-fault system test");
+        requirePrerequisites(
+            [...REDIS_HA_PREREQUISITES, ...CONFINEMENT_PREREQUISITES, ...amalgam8Prerequisites("patched")],
+            "The Redis-fault system test",
+        );
         // The burst fills the services' connection pools, so the kill breaks several pooled
         // connections of each registry, as it does in a busy mesh.
-        result = await runControlPlaneBench({ images: "patched", kills: 1, freeze: false, json: false, steadyMs: 3000, burstBeforeFault: 12 }, () => undefined);
+        result = await runControlPlaneBench(
+            { images: "patched", kills: 1, freeze: false, json: false, steadyMs: 3000, burstBeforeFault: 12 },
+            () => undefined,
+        );
     });
 
     function run(): BenchResult {
@@ -45,14 +51,21 @@ describe("Redis master kill under sidecar traffic (patched images, real binaries
         assert.ok(fault.recovered > fault.start, "the cluster did not recover");
         const during = r.records.filter((x) => LISTS.includes(x.kind) && x.start >= fault.start && x.start <= fault.recovered);
         for (const replica of [0, 1]) {
-            assert.ok(during.filter((x) => x.replica === replica).length >= 10, `too few list requests to registry ${replica} during the failover`);
+            assert.ok(
+                during.filter((x) => x.replica === replica).length >= 10,
+                `too few list requests to registry ${replica} during the failover`,
+            );
         }
     });
 
     it("the registry never answers 200 with an empty or partial list while instances are registered", () => {
         const r = run();
         const wrong = r.records.filter((x) => LISTS.includes(x.kind) && x.wrong !== undefined);
-        assert.deepEqual(wrong.slice(0, 5).map((x) => describeRecord(x, r.faults[0].start)), [], `${wrong.length} wrong list answer(s)`);
+        assert.deepEqual(
+            wrong.slice(0, 5).map((x) => describeRecord(x, r.faults[0].start)),
+            [],
+            `${wrong.length} wrong list answer(s)`,
+        );
     });
 
     it("no other wrong answer, no acknowledged write lost, no revision regression", () => {

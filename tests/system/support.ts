@@ -6,7 +6,11 @@ import { randomBytes } from "crypto";
 import { Rendered, renderStack, stackConfig } from "../support/program";
 import { LoopbackControlPlane, RenderedStack } from "../../tools/loopback/stack";
 
-export async function renderedStack(stack: string, overrides: Record<string, unknown> = {}, secretOverrides: string[] = []): Promise<RenderedStack & { rendered: Rendered }> {
+export async function renderedStack(
+    stack: string,
+    overrides: Record<string, unknown> = {},
+    secretOverrides: string[] = [],
+): Promise<RenderedStack & { rendered: Rendered }> {
     const rendered = await renderStack(stackConfig(stack, overrides, secretOverrides));
     return { rendered, objects: rendered.objects, outputs: rendered.run.outputs };
 }
@@ -19,7 +23,12 @@ async function call(method: string, url: string, token: string | undefined, body
         // The controller serves an admin token in the tenant this header names (see journey.ts).
         headers["A8-Namespace"] = String(JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString()).namespace);
     }
-    const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(5000) });
+    const res = await fetch(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(5000),
+    });
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
@@ -41,7 +50,9 @@ export async function writeRuleAndInstance(plane: LoopbackControlPlane): Promise
         ttl: 300,
     });
     if (reg.status !== 201) throw new Error(`registering an instance: HTTP ${reg.status} ${JSON.stringify(reg.body)}`);
-    const rule = await call("POST", `${target.controllerUrl}/v1/rules`, target.token, { rules: [{ destination: service, route: { backends: [{ tags: ["v1"] }] } }] });
+    const rule = await call("POST", `${target.controllerUrl}/v1/rules`, target.token, {
+        rules: [{ destination: service, route: { backends: [{ tags: ["v1"] }] } }],
+    });
     if (rule.status !== 201) throw new Error(`creating a rule: HTTP ${rule.status} ${JSON.stringify(rule.body)}`);
     const rev = await call("GET", `${target.controllerUrl}/v1/rules`, target.token);
     return { service, ruleId: rule.body.ids[0], instanceId: reg.body.id, revision: Number(rev.body?.revision) };
@@ -53,8 +64,10 @@ export async function missingAfterRestart(plane: LoopbackControlPlane, w: Writte
     for (const c of plane.controllers) {
         try {
             const r = await call("GET", `${c.url}/v1/rules?destination=${w.service}`, plane.target.token);
-            if (!(r.body?.rules ?? []).some((x: { id: string }) => x.id === w.ruleId)) problems.push(`${c.url}: rule ${w.ruleId} is gone (HTTP ${r.status})`);
-            if (!(Number(r.body?.revision) >= w.revision)) problems.push(`${c.url}: revision went back from ${w.revision} to ${String(r.body?.revision)}`);
+            if (!(r.body?.rules ?? []).some((x: { id: string }) => x.id === w.ruleId))
+                problems.push(`${c.url}: rule ${w.ruleId} is gone (HTTP ${r.status})`);
+            if (!(Number(r.body?.revision) >= w.revision))
+                problems.push(`${c.url}: revision went back from ${w.revision} to ${String(r.body?.revision)}`);
         } catch (e) {
             problems.push(`${c.url}: ${(e as Error).message}`);
         }
@@ -63,7 +76,8 @@ export async function missingAfterRestart(plane: LoopbackControlPlane, w: Writte
         for (const g of plane.registries) {
             try {
                 const r = await call("GET", `${g.url}/api/v1/services/${w.service}`, plane.target.token);
-                if (!(r.body?.instances ?? []).some((x: { id: string }) => x.id === w.instanceId)) problems.push(`${g.url}: instance ${w.instanceId} is gone (HTTP ${r.status})`);
+                if (!(r.body?.instances ?? []).some((x: { id: string }) => x.id === w.instanceId))
+                    problems.push(`${g.url}: instance ${w.instanceId} is gone (HTTP ${r.status})`);
             } catch (e) {
                 problems.push(`${g.url}: ${(e as Error).message}`);
             }

@@ -145,7 +145,10 @@ function parseOptions(argv: string[]): Options {
         };
         if (a === "--json") o.json = true;
         else if (a === "--runs") o.runs = int(value(), 1);
-        else if (a === "--objects") o.objects = value().split(",").map((v) => int(v, 1));
+        else if (a === "--objects")
+            o.objects = value()
+                .split(",")
+                .map((v) => int(v, 1));
         else if (a === "--concurrent") o.concurrent = int(value(), 1);
         else throw new InputError(`unknown flag ${a} (flags: --runs N, --objects N[,N...], --concurrent K, --json)`);
     }
@@ -165,11 +168,15 @@ async function main(argv: string[]): Promise<number> {
         base.push(await measure(BASELINE));
         prod.push(await measure([...CHECK, "--stack", "prod"]));
     }
-    const results: Series[] = [series("baseline: load @pulumi/pulumi + @pulumi/kubernetes + @pulumi/policy", base), series("check --stack prod", prod)];
+    const results: Series[] = [
+        series("baseline: load @pulumi/pulumi + @pulumi/kubernetes + @pulumi/policy", base),
+        series("check --stack prod", prod),
+    ];
 
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bench-check-objects-"));
     try {
-        const prodObjects = opts.objects.length > 0 ? kubernetesObjects((await runProgram(loadStackConfig(REPO_ROOT, "prod"))).resources) : [];
+        const prodObjects =
+            opts.objects.length > 0 ? kubernetesObjects((await runProgram(loadStackConfig(REPO_ROOT, "prod"))).resources) : [];
         for (const n of opts.objects) {
             const dir = path.join(tmp, String(n));
             fs.mkdirSync(dir);
@@ -199,20 +206,27 @@ async function main(argv: string[]): Promise<number> {
     const ratio = round(results[1].cpuMedian / results[0].cpuMedian);
     const load = os.loadavg().map((x) => round(x));
     if (opts.json) {
-        process.stdout.write(JSON.stringify({ cpus: os.cpus().length, loadavg: load, series: results, ratio, ...(concurrent ? { concurrent } : {}) }) + "\n");
+        process.stdout.write(
+            JSON.stringify({ cpus: os.cpus().length, loadavg: load, series: results, ratio, ...(concurrent ? { concurrent } : {}) }) + "\n",
+        );
     } else {
         const w = Math.max(...results.map((s) => s.name.length));
         const lines = [
             `${"".padEnd(w)}  runs  CPU s median / max  wall s median / max`,
             ...results.map(
                 (s) =>
-                    `${s.name.padEnd(w)}  ${String(s.runs).padStart(4)}  ${s.cpuMedian.toFixed(2).padStart(9)} / ${s.cpuMax.toFixed(2).padEnd(6)}  ${s.wallMedian
-                        .toFixed(2)
-                        .padStart(9)} / ${s.wallMax.toFixed(2)}${s.failed ? `  (${s.failed} failed)` : ""}`,
+                    `${s.name.padEnd(w)}  ${String(s.runs).padStart(4)}  ` +
+                    `${s.cpuMedian.toFixed(2).padStart(9)} / ${s.cpuMax.toFixed(2).padEnd(6)}  ` +
+                    `${s.wallMedian.toFixed(2).padStart(9)} / ${s.wallMax.toFixed(2)}${s.failed ? `  (${s.failed} failed)` : ""}`,
             ),
             "",
             `ratio (CPU median, check --stack prod / baseline): ${ratio}`,
-            ...(concurrent ? [`${concurrent.checks} checks at once: ${concurrent.succeeded} succeeded (exit codes ${concurrent.exitCodes.join(", ")}), slowest ${concurrent.wallMax} s wall`] : []),
+            ...(concurrent
+                ? [
+                      `${concurrent.checks} checks at once: ${concurrent.succeeded} succeeded ` +
+                          `(exit codes ${concurrent.exitCodes.join(", ")}), slowest ${concurrent.wallMax} s wall`,
+                  ]
+                : []),
             `machine: ${os.cpus().length} CPUs, load average ${load.join(" ")}`,
         ];
         process.stdout.write(lines.join("\n") + "\n");

@@ -97,7 +97,8 @@ export async function runControlPlaneBench(o: BenchOptions, progress: (msg: stri
         await cp.waitReady();
         const cluster = cp.redis.cluster;
         if (!cluster) throw new Error(`the ${STACK} stack does not render Redis in ha mode`);
-        if (cp.controllers.length < 2 || cp.registries.length < 2) throw new Error(`the ${STACK} stack renders fewer than 2 replicas of each service`);
+        if (cp.controllers.length < 2 || cp.registries.length < 2)
+            throw new Error(`the ${STACK} stack renders fewer than 2 replicas of each service`);
         traffic = new Traffic(
             cp.controllers.map((c) => c.url),
             cp.registries.map((r) => r.url),
@@ -127,7 +128,10 @@ export async function runControlPlaneBench(o: BenchOptions, progress: (msg: stri
             await cluster.restartRedis(master);
             await healthyAfter(cluster, `kill ${k + 1}`);
             fault.recovered = Date.now();
-            progress(`bench:control-plane: kill ${k + 1}/${o.kills} of node ${master}: recovered after ${((fault.recovered - fault.start) / 1000).toFixed(1)} s`);
+            progress(
+                `bench:control-plane: kill ${k + 1}/${o.kills} of node ${master}: ` +
+                    `recovered after ${((fault.recovered - fault.start) / 1000).toFixed(1)} s`,
+            );
         }
         if (o.freeze) {
             await spaced();
@@ -142,7 +146,10 @@ export async function runControlPlaneBench(o: BenchOptions, progress: (msg: stri
             }
             await healthyAfter(cluster, "the freeze");
             fault.recovered = Date.now();
-            progress(`bench:control-plane: ${FREEZE_MS / 1000} s freeze of every Redis server: recovered after ${((fault.recovered - fault.start) / 1000).toFixed(1)} s`);
+            progress(
+                `bench:control-plane: ${FREEZE_MS / 1000} s freeze of every Redis server: ` +
+                    `recovered after ${((fault.recovered - fault.start) / 1000).toFixed(1)} s`,
+            );
         }
         await sleep(o.steadyMs);
         await traffic.stop();
@@ -153,7 +160,10 @@ export async function runControlPlaneBench(o: BenchOptions, progress: (msg: stri
         const wrongByKind: Record<string, number> = {};
         for (const r of records) {
             if (r.wrong === undefined) continue;
-            const key = `${r.kind}: ${r.wrong.replace(/\(.*\)|\d+ of \d+/g, "").replace(/\s+/g, " ").trim()}`;
+            const key = `${r.kind}: ${r.wrong
+                .replace(/\(.*\)|\d+ of \d+/g, "")
+                .replace(/\s+/g, " ")
+                .trim()}`;
             wrongByKind[key] = (wrongByKind[key] ?? 0) + 1;
         }
         return {

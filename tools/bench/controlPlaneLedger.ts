@@ -99,7 +99,14 @@ function describeMissing(what: string, expected: number, got: number, missing: n
 }
 
 /** Why a 2xx answer contradicts the ledger, or undefined when it is consistent. */
-export function contradiction(ledger: Ledger, kind: RequestKind, start: number, end: number, body: any, service?: string): string | undefined {
+export function contradiction(
+    ledger: Ledger,
+    kind: RequestKind,
+    start: number,
+    end: number,
+    body: any,
+    service?: string,
+): string | undefined {
     switch (kind) {
         case "listServices": {
             const expected = [...new Set(ledger.liveInstances(start, end).map((i) => i.service))];
@@ -112,7 +119,14 @@ export function contradiction(ledger: Ledger, kind: RequestKind, start: number, 
             const expected = ledger.liveInstances(start, end, kind === "getService" ? service : undefined).map((i) => i.id);
             const got: string[] = Array.isArray(body?.instances) ? body.instances.map((i: { id?: string }) => String(i?.id)) : [];
             const missing = missingOf(expected, got);
-            return missing.length > 0 ? describeMissing(kind === "getService" ? "service instances" : "instance list", expected.length, got.length, missing.length) : undefined;
+            return missing.length > 0
+                ? describeMissing(
+                      kind === "getService" ? "service instances" : "instance list",
+                      expected.length,
+                      got.length,
+                      missing.length,
+                  )
+                : undefined;
         }
         case "getRules": {
             const expected = ledger.rulesAckedBefore(start);

@@ -50,7 +50,8 @@ export function figuresPerFault(records: RequestRecord[], faults: FaultRecord[])
             requests: rs.length,
             failed: rs.filter(isFailed).length,
             wrong: rs.filter((r) => r.wrong !== undefined).length,
-            errorWindowSeconds: bad.length === 0 ? 0 : round((Math.max(...bad.map((r) => r.end)) - Math.min(...bad.map((r) => r.start))) / 1000),
+            errorWindowSeconds:
+                bad.length === 0 ? 0 : round((Math.max(...bad.map((r) => r.end)) - Math.min(...bad.map((r) => r.start))) / 1000),
             p99Ms: percentile(latencies, 99),
             maxMs: latencies.length === 0 ? 0 : Math.max(...latencies),
         });
@@ -73,7 +74,10 @@ export function summary(r: BenchResult): Record<string, unknown> {
         },
         ackedWritesLost: r.ackedWritesLost,
         revisionRegressions: r.revisionsWentBack + r.rulesWithoutRevision,
-        errorWindowSeconds: { median: round(median(faults.map((f) => f.errorWindowSeconds))), max: Math.max(0, ...faults.map((f) => f.errorWindowSeconds)) },
+        errorWindowSeconds: {
+            median: round(median(faults.map((f) => f.errorWindowSeconds))),
+            max: Math.max(0, ...faults.map((f) => f.errorWindowSeconds)),
+        },
         latencyMs: { p99: percentile(latencies, 99), max: latencies.length === 0 ? 0 : Math.max(...latencies) },
     };
 }
@@ -122,12 +126,20 @@ export function table(r: BenchResult): string {
     const s = summary(r) as any;
     lines.push(
         "",
-        `images: ${r.images}; ${r.records.length} requests; kills: median failed ${median(kills.map((f) => f.failed))}, median wrong ${median(kills.map((f) => f.wrong))}, max latency ${Math.max(0, ...kills.map((f) => f.maxMs))} ms`,
-        `wrong answers by kind: ${Object.entries(r.wrongByKind).map(([k, n]) => `${k} ${n}`).join(", ") || "none"}`,
-        `acked writes lost: ${r.ackedWritesLost}; revisions that went backwards: ${r.revisionsWentBack}; rule changes without a revision bump: ${r.rulesWithoutRevision}`,
+        `images: ${r.images}; ${r.records.length} requests; ` +
+            `kills: median failed ${median(kills.map((f) => f.failed))}, median wrong ${median(kills.map((f) => f.wrong))}, ` +
+            `max latency ${Math.max(0, ...kills.map((f) => f.maxMs))} ms`,
+        `wrong answers by kind: ${
+            Object.entries(r.wrongByKind)
+                .map(([k, n]) => `${k} ${n}`)
+                .join(", ") || "none"
+        }`,
+        `acked writes lost: ${r.ackedWritesLost}; revisions that went backwards: ${r.revisionsWentBack}; ` +
+            `rule changes without a revision bump: ${r.rulesWithoutRevision}`,
         `latency over the run: p99 ${s.latencyMs.p99} ms, max ${s.latencyMs.max} ms`,
-        `goals (${r.images}): ${goals(r).map((g) => `${g.goal} ${g.met ? "met" : "MISSED"}`).join("; ")}`,
+        `goals (${r.images}): ${goals(r)
+            .map((g) => `${g.goal} ${g.met ? "met" : "MISSED"}`)
+            .join("; ")}`,
     );
     return lines.join("\n");
 }
-

@@ -42,7 +42,11 @@ export class Traffic {
     private readonly instances: { id: string; service: string }[] = [];
     private readonly services: string[];
 
-    constructor(private readonly controllers: string[], private readonly registries: string[], private readonly runId: string) {
+    constructor(
+        private readonly controllers: string[],
+        private readonly registries: string[],
+        private readonly runId: string,
+    ) {
         this.services = Array.from({ length: SEED.services }, (_, i) => `bench-${runId}-svc${i}`);
     }
 
@@ -57,7 +61,8 @@ export class Traffic {
                     endpoint: { type: "http", value: `192.0.2.${this.instances.length + 1}:9080` },
                     ttl: SEED.ttlSeconds,
                 });
-                if (a.status !== 201 || typeof a.body?.id !== "string") throw new Error(`seeding: POST /api/v1/instances answered ${a.status ?? a.error}`);
+                if (a.status !== 201 || typeof a.body?.id !== "string")
+                    throw new Error(`seeding: POST /api/v1/instances answered ${a.status ?? a.error}`);
                 this.instances.push({ id: a.body.id, service });
                 this.ledger.renewed(a.body.id, service, sentAt, Date.now(), SEED.ttlSeconds * 1000);
             }
@@ -71,10 +76,18 @@ export class Traffic {
     private postRule(base: string): Promise<Answer> {
         const n = this.writes++;
         return call("POST", `${base}/v1/rules`, {
-            rules: [{ destination: this.services[n % this.services.length], priority: 1 + (n % 100), tags: [this.runId], route: { backends: [{ tags: [`v${n}`] }] } }],
+            rules: [
+                {
+                    destination: this.services[n % this.services.length],
+                    priority: 1 + (n % 100),
+                    tags: [this.runId],
+                    route: { backends: [{ tags: [`v${n}`] }] },
+                },
+            ],
         }).then((a) => {
             const id = a.body?.ids?.[0];
-            if (a.status !== undefined && a.status >= 200 && a.status < 300 && typeof id === "string") this.ledger.ruleAcked(id, Date.now());
+            if (a.status !== undefined && a.status >= 200 && a.status < 300 && typeof id === "string")
+                this.ledger.ruleAcked(id, Date.now());
             return a;
         });
     }
@@ -105,7 +118,13 @@ export class Traffic {
         }
     }
 
-    private async record(kind: RequestKind, replica: number, send: () => Promise<Answer>, service?: string, onOk?: (a: Answer, start: number, end: number) => void): Promise<void> {
+    private async record(
+        kind: RequestKind,
+        replica: number,
+        send: () => Promise<Answer>,
+        service?: string,
+        onOk?: (a: Answer, start: number, end: number) => void,
+    ): Promise<void> {
         const start = Date.now();
         const a = await send();
         const end = Date.now();
@@ -113,7 +132,8 @@ export class Traffic {
         if (!isFailed(rec)) {
             rec.wrong = contradiction(this.ledger, kind, start, end, a.body, service);
             onOk?.(a, start, end);
-            if (kind === "getRules" && Number.isInteger(Number(a.body?.revision))) this.ledger.revisionAnswered(Number(a.body.revision), end);
+            if (kind === "getRules" && Number.isInteger(Number(a.body?.revision)))
+                this.ledger.revisionAnswered(Number(a.body.revision), end);
         }
         this.records.push(rec);
     }
@@ -138,8 +158,12 @@ export class Traffic {
                 return this.record(kind, replica, () => call("GET", `${registry}/api/v1/instances`));
             case "heartbeat": {
                 const inst = this.instances[round % this.instances.length];
-                return this.record(kind, replica, () => call("PUT", `${registry}/api/v1/instances/${inst.id}/heartbeat`), inst.service, (_a, start, end) =>
-                    this.ledger.renewed(inst.id, inst.service, start, end, SEED.ttlSeconds * 1000),
+                return this.record(
+                    kind,
+                    replica,
+                    () => call("PUT", `${registry}/api/v1/instances/${inst.id}/heartbeat`),
+                    inst.service,
+                    (_a, start, end) => this.ledger.renewed(inst.id, inst.service, start, end, SEED.ttlSeconds * 1000),
                 );
             }
             default:
@@ -151,8 +175,12 @@ export class Traffic {
     async burst(n: number): Promise<void> {
         const calls: Promise<void>[] = [];
         for (let i = 0; i < n; i++) {
-            this.registries.forEach((base, replica) => calls.push(this.record("listServices", replica, () => call("GET", `${base}/api/v1/services`))));
-            this.controllers.forEach((base, replica) => calls.push(this.record("getRules", replica, () => call("GET", `${base}/v1/rules`))));
+            this.registries.forEach((base, replica) =>
+                calls.push(this.record("listServices", replica, () => call("GET", `${base}/api/v1/services`))),
+            );
+            this.controllers.forEach((base, replica) =>
+                calls.push(this.record("getRules", replica, () => call("GET", `${base}/v1/rules`))),
+            );
         }
         await Promise.all(calls);
     }
@@ -182,7 +210,10 @@ export class Traffic {
             if (a.status !== 200) throw new Error(`final check: GET ${base}/api/v1/instances answered ${a.status ?? a.error}`);
             const ids: string[] = (a.body?.instances ?? []).map((i: { id: string }) => i.id);
             const now = Date.now();
-            const missing = missingOf(this.ledger.liveInstances(now, now).map((i) => i.id), ids);
+            const missing = missingOf(
+                this.ledger.liveInstances(now, now).map((i) => i.id),
+                ids,
+            );
             lost += missing.length;
             if (missing.length > 0) detail.push(`${base}: ${missing.length} registered instance(s) missing`);
         }

@@ -73,7 +73,11 @@ class Rig {
         try {
             const events = new SentinelEvents(cluster);
             await events.start();
-            const writer = new ContinuousWriter({ endpoint: cluster.haproxyEndpoint, password: cluster.password, nodeOfPort: (p) => cluster.nodeOfPort(p) });
+            const writer = new ContinuousWriter({
+                endpoint: cluster.haproxyEndpoint,
+                password: cluster.password,
+                nodeOfPort: (p) => cluster.nodeOfPort(p),
+            });
             writer.start();
             const t = Date.now();
             await waitFor(`${label}: first acknowledged write`, 10000, async () => writer.firstAckAfter(t));
@@ -90,7 +94,12 @@ class Rig {
         const master = await waitFor("a master named by the Sentinels", 10000, () => c.sentinelMaster());
         const t0 = Date.now();
         await c.killRedis(master);
-        const first = await waitFor("the first acknowledged write after the kill", timeoutMs, async () => this.writer.firstAckAfter(t0, master), 20);
+        const first = await waitFor(
+            "the first acknowledged write after the kill",
+            timeoutMs,
+            async () => this.writer.firstAckAfter(t0, master),
+            20,
+        );
         const result: KillResult = {
             failoverSeconds: (first.tDone - t0) / 1000,
             failedWrites: this.writer.failedBetween(t0, first.tDone).length,
@@ -137,13 +146,19 @@ async function run(o: Options): Promise<{ ours: SeriesResult; baseline?: SeriesR
             lastKill = Date.now();
             const r = await rig.kill(60000);
             ours.kills.push(r);
-            log(`kill ${k}/${o.kills} (recommended): node ${r.from} -> ${String(r.to)}, failover ${r.failoverSeconds.toFixed(2)} s, ${r.failedWrites} failed writes, rejoin ${r.rejoinSeconds.toFixed(2)} s`);
+            log(
+                `kill ${k}/${o.kills} (recommended): node ${r.from} -> ${String(r.to)}, failover ${r.failoverSeconds.toFixed(2)} s, ` +
+                    `${r.failedWrites} failed writes, rejoin ${r.rejoinSeconds.toFixed(2)} s`,
+            );
             if (baseline) {
                 const b = await Rig.start(`bench-baseline-${k}`, chartBaselineTimings);
                 try {
                     const br = await b.kill(120000);
                     baseline.kills.push(br);
-                    log(`kill ${k}/${o.kills} (chart baseline, fresh cluster): failover ${br.failoverSeconds.toFixed(2)} s, ${br.failedWrites} failed writes, rejoin ${br.rejoinSeconds.toFixed(2)} s`);
+                    log(
+                        `kill ${k}/${o.kills} (chart baseline, fresh cluster): failover ${br.failoverSeconds.toFixed(2)} s, ` +
+                            `${br.failedWrites} failed writes, rejoin ${br.rejoinSeconds.toFixed(2)} s`,
+                    );
                 } finally {
                     const f = await b.finish();
                     baseline.ackedWrites += f.acked;
@@ -178,9 +193,16 @@ function summary(s: SeriesResult): Record<string, unknown> {
 function table(ours: SeriesResult, baseline?: SeriesResult): string {
     const head = ["kill", "failover s", "failed writes", "refused conns", "rejoin s"];
     const rows: string[][] = ours.kills.map((k, i) => {
-        const row = [String(i + 1), k.failoverSeconds.toFixed(2), String(k.failedWrites), String(k.refusedConnections), k.rejoinSeconds.toFixed(2)];
+        const row = [
+            String(i + 1),
+            k.failoverSeconds.toFixed(2),
+            String(k.failedWrites),
+            String(k.refusedConnections),
+            k.rejoinSeconds.toFixed(2),
+        ];
         const b = baseline?.kills[i];
-        if (baseline) row.push(b ? b.failoverSeconds.toFixed(2) : "-", b ? String(b.failedWrites) : "-", b ? b.rejoinSeconds.toFixed(2) : "-");
+        if (baseline)
+            row.push(b ? b.failoverSeconds.toFixed(2) : "-", b ? String(b.failedWrites) : "-", b ? b.rejoinSeconds.toFixed(2) : "-");
         return row;
     });
     if (baseline) head.push("baseline failover s", "baseline failed", "baseline rejoin s");
@@ -188,7 +210,10 @@ function table(ours: SeriesResult, baseline?: SeriesResult): string {
     const fmt = (r: string[]): string => r.map((v, c) => v.padStart(widths[c])).join("  ");
     const lines = [fmt(head), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(fmt), ""];
     const describe = (name: string, s: SeriesResult): void => {
-        const m = summary(s) as { failover: { minSeconds: number; medianSeconds: number; maxSeconds: number }; rejoin: { medianSeconds: number; maxSeconds: number } };
+        const m = summary(s) as {
+            failover: { minSeconds: number; medianSeconds: number; maxSeconds: number };
+            rejoin: { medianSeconds: number; maxSeconds: number };
+        };
         lines.push(
             `${name}: failover min ${m.failover.minSeconds} / median ${m.failover.medianSeconds} / max ${m.failover.maxSeconds} s; ` +
                 `rejoin median ${m.rejoin.medianSeconds} / max ${m.rejoin.maxSeconds} s; ` +
@@ -201,9 +226,11 @@ function table(ours: SeriesResult, baseline?: SeriesResult): string {
     const max = Math.max(...ours.kills.map((k) => k.failoverSeconds));
     lines.push(
         `targets: median <= 3.5 s ${med <= 3.5 ? "met" : "MISSED"}, max <= 6 s ${max <= 6 ? "met" : "MISSED"}, ` +
-            `0 acked writes lost ${ours.ackedWritesLost === 0 ? "met" : "MISSED"}, 0 stale-master writes ${ours.staleMasterWrites === 0 ? "met" : "MISSED"}`,
+            `0 acked writes lost ${ours.ackedWritesLost === 0 ? "met" : "MISSED"}, ` +
+            `0 stale-master writes ${ours.staleMasterWrites === 0 ? "met" : "MISSED"}`,
     );
-    if (baseline) lines.push(`ratio ours/baseline median failover: ${round(med / median(baseline.kills.map((k) => k.failoverSeconds)), 3)}`);
+    if (baseline)
+        lines.push(`ratio ours/baseline median failover: ${round(med / median(baseline.kills.map((k) => k.failoverSeconds)), 3)}`);
     return lines.join("\n");
 }
 

@@ -21,7 +21,6 @@ function defaultPolicyConfig(args: CheckArgs): string | undefined {
     return choosePolicyConfig(POLICY_CONFIG_DIR, args).file;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const { lazyModule }: { lazyModule: (file: string) => () => boolean } = require("./lazyModule");
 
 async function programResources(args: CheckArgs): Promise<{ title: string; load: () => Promise<CheckResource[]> }> {
@@ -44,7 +43,14 @@ async function programResources(args: CheckArgs): Promise<{ title: string; load:
             try {
                 const run = await runProgram(config);
                 return cliUrns(run.resources).map((r) =>
-                    withObject({ urn: r.urn, type: r.type, name: r.name, props: r.inputs, custom: r.custom, ...(r.parent ? { parent: r.parent } : {}) }),
+                    withObject({
+                        urn: r.urn,
+                        type: r.type,
+                        name: r.name,
+                        props: r.inputs,
+                        custom: r.custom,
+                        ...(r.parent ? { parent: r.parent } : {}),
+                    }),
                 );
             } finally {
                 console.log = log;
@@ -156,7 +162,8 @@ async function main(argv: string[]): Promise<number> {
         }
         process.stdout.write(args.json ? renderJson(report) : renderText(report));
         const broken = report.violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => v.policy);
-        const advice = args.stack === undefined ? undefined : relaxAdvice(args.stack, choosePolicyConfig(POLICY_CONFIG_DIR, args), broken, rel);
+        const advice =
+            args.stack === undefined ? undefined : relaxAdvice(args.stack, choosePolicyConfig(POLICY_CONFIG_DIR, args), broken, rel);
         if (advice) process.stderr.write(`check: ${advice.split("\n").join("\n       ")}\n`);
         return exitCode(report);
     } catch (e) {

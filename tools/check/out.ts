@@ -44,13 +44,20 @@ export function redact(obj: K8sObject): K8sObject {
 
 function safe(s: string): string {
     // No leading dot: a name like ".." must not escape the folder.
-    return s.toLowerCase().replace(/[^a-z0-9._-]+/g, "_").replace(/^\./, "_");
+    return s
+        .toLowerCase()
+        .replace(/[^a-z0-9._-]+/g, "_")
+        .replace(/^\./, "_");
 }
 
 /** `<namespace>/<kind>-<name>.yaml`; `_cluster` for cluster-scoped kinds, `_default` when unset. */
 export function relativePath(obj: K8sObject): string {
     const kind = String(obj.kind ?? "object");
-    const ns = CLUSTER_SCOPED_KINDS.has(kind) ? "_cluster" : typeof obj.metadata?.namespace === "string" && obj.metadata.namespace ? obj.metadata.namespace : "_default";
+    const ns = CLUSTER_SCOPED_KINDS.has(kind)
+        ? "_cluster"
+        : typeof obj.metadata?.namespace === "string" && obj.metadata.namespace
+          ? obj.metadata.namespace
+          : "_default";
     return path.join(safe(ns), `${safe(kind)}-${safe(String(obj.metadata?.name ?? "unnamed"))}.yaml`);
 }
 
@@ -78,7 +85,9 @@ function markerText(files: readonly string[]): string {
 
 /** A relative path of a file --out writes: `<folder>/<file>.yaml`, nothing that leaves the folder. */
 function isOwnPath(p: unknown): p is string {
-    return typeof p === "string" && p.endsWith(".yaml") && !path.isAbsolute(p) && path.normalize(p) === p && !p.split(path.sep).includes("..");
+    return (
+        typeof p === "string" && p.endsWith(".yaml") && !path.isAbsolute(p) && path.normalize(p) === p && !p.split(path.sep).includes("..")
+    );
 }
 
 function errnoOf(e: unknown): string {
@@ -97,12 +106,14 @@ export function ownedFiles(dir: string): string[] {
         if (errnoOf(e) === "ENOENT") return [];
         throw new InputError(`--out ${dir}: cannot be read (${errnoOf(e)})`);
     }
-    if (!stat.isDirectory()) throw new InputError(`--out ${dir}: is a file, not a folder (give a new or empty folder, e.g. --out rendered/)`);
+    if (!stat.isDirectory())
+        throw new InputError(`--out ${dir}: is a file, not a folder (give a new or empty folder, e.g. --out rendered/)`);
     const entries = fs.readdirSync(dir);
     if (entries.length === 0) return [];
     if (!entries.includes(OUT_MARKER)) {
         throw new InputError(
-            `--out ${dir}: the folder is not empty and was not written by check (it has no ${OUT_MARKER}); give a new or empty folder, e.g. --out rendered/`,
+            `--out ${dir}: the folder is not empty and was not written by check (it has no ${OUT_MARKER}); ` +
+                "give a new or empty folder, e.g. --out rendered/",
         );
     }
     const markerFile = path.join(dir, OUT_MARKER);
@@ -113,7 +124,9 @@ export function ownedFiles(dir: string): string[] {
         marker = undefined;
     }
     if (!marker || marker.writtenBy !== WRITTEN_BY || !Array.isArray(marker.files) || !marker.files.every(isOwnPath)) {
-        throw new InputError(`--out ${dir}: ${OUT_MARKER} is not a list of files written by check (remove the folder, or give another one)`);
+        throw new InputError(
+            `--out ${dir}: ${OUT_MARKER} is not a list of files written by check (remove the folder, or give another one)`,
+        );
     }
     return [...marker.files];
 }
@@ -174,11 +187,7 @@ export function writeObjects(dir: string, objects: K8sObject[]): string[] {
     removeOwned(dir, previous);
     for (const p of paths) {
         // Same kind and name in two API groups: one file, documents ordered by apiVersion.
-        const docs = byPath
-            .get(p)!
-            .map(renderObject)
-            .sort()
-            .join("---\n");
+        const docs = byPath.get(p)!.map(renderObject).sort().join("---\n");
         const full = path.join(dir, p);
         fs.mkdirSync(path.dirname(full), { recursive: true });
         fs.writeFileSync(full, docs);

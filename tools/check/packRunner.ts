@@ -91,7 +91,8 @@ function unary<Req, Res>(client: AnalyzerClient, method: string, req: Req, timeo
         const fn = (client as any)[method].bind(client);
         fn(req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err: grpc.ServiceError | null, res: Res) => {
             if (!err) resolve(res);
-            else if (err.code === grpc.status.DEADLINE_EXCEEDED) reject(new Error(`policy pack ${method} did not answer within ${Math.round(timeoutMs / 1000)} s`));
+            else if (err.code === grpc.status.DEADLINE_EXCEEDED)
+                reject(new Error(`policy pack ${method} did not answer within ${Math.round(timeoutMs / 1000)} s`));
             else reject(new Error(`policy pack ${method} failed: ${err.details || err.message}`));
         });
     });
@@ -203,7 +204,11 @@ export class PolicyPackProcess {
                 reject(new Error(`policy pack did not start (${why})${tail ? `:\n${tail}` : ""}`));
             };
             const timer = setTimeout(
-                () => fail(`it printed no port within ${Math.round(startTimeoutMs / 1000)} s; the machine may be overloaded, try again with fewer checks at once`),
+                () =>
+                    fail(
+                        `it printed no port within ${Math.round(startTimeoutMs / 1000)} s; ` +
+                            "the machine may be overloaded, try again with fewer checks at once",
+                    ),
                 startTimeoutMs,
             );
             child.on("error", (e) => fail(e.message));
@@ -240,7 +245,12 @@ export class PolicyPackProcess {
                     name: p.getName(),
                     description: p.getDescription(),
                     enforcementLevel: levelName(p.getEnforcementlevel()),
-                    type: type === analyzerpb.PolicyType.POLICY_TYPE_RESOURCE ? "resource" : type === analyzerpb.PolicyType.POLICY_TYPE_STACK ? "stack" : "unknown",
+                    type:
+                        type === analyzerpb.PolicyType.POLICY_TYPE_RESOURCE
+                            ? "resource"
+                            : type === analyzerpb.PolicyType.POLICY_TYPE_STACK
+                              ? "stack"
+                              : "unknown",
                     properties: (schema?.getProperties()?.toJavaScript() as Record<string, any>) ?? {},
                     required: schema?.getRequiredList() ?? [],
                 };
@@ -276,7 +286,12 @@ export class PolicyPackProcess {
 
     async analyze(r: PackResource): Promise<Diagnostic[]> {
         const req = describeResource(new analyzerpb.AnalyzeRequest(), r);
-        const res = await unary<analyzerpb.AnalyzeRequest, analyzerpb.AnalyzeResponse>(this.client, "analyze", req, callTimeoutMs(IN_FLIGHT));
+        const res = await unary<analyzerpb.AnalyzeRequest, analyzerpb.AnalyzeResponse>(
+            this.client,
+            "analyze",
+            req,
+            callTimeoutMs(IN_FLIGHT),
+        );
         return diagnostics(res, r.urn);
     }
 

@@ -18,7 +18,7 @@ export function loadPolicyConfigFile(file: string): PolicyConfigFile {
         text = fs.readFileSync(file, "utf8");
     } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        throw new InputError(`cannot read policy config ${file}: ${code === "ENOENT" ? "no such file" : code ?? String(e)}`);
+        throw new InputError(`cannot read policy config ${file}: ${code === "ENOENT" ? "no such file" : (code ?? String(e))}`);
     }
     let json: unknown;
     try {
@@ -71,7 +71,11 @@ function checkValue(where: string, schema: any, v: unknown): void {
 }
 
 /** Settings for every policy of the pack; a config naming an unknown policy or property is bad input. */
-export function resolvePolicySettings(policies: PolicyInfo[], file: PolicyConfigFile | undefined, source = "policy config"): Map<string, PolicySettings> {
+export function resolvePolicySettings(
+    policies: PolicyInfo[],
+    file: PolicyConfigFile | undefined,
+    source = "policy config",
+): Map<string, PolicySettings> {
     const byName = new Map(policies.map((p) => [p.name, p]));
     const cfg = file ?? {};
     for (const key of Object.keys(cfg)) {
@@ -100,13 +104,16 @@ export function resolvePolicySettings(policies: PolicyInfo[], file: PolicyConfig
         } else if (entry && typeof entry === "object" && !Array.isArray(entry)) {
             for (const [k, v] of Object.entries(entry as Record<string, unknown>)) {
                 if (k === "enforcementLevel") {
-                    if (typeof v !== "string" || !LEVELS.has(v)) throw new InputError(`${source}: ${p.name}.enforcementLevel: "${String(v)}" is not an enforcement level`);
+                    if (typeof v !== "string" || !LEVELS.has(v))
+                        throw new InputError(`${source}: ${p.name}.enforcementLevel: "${String(v)}" is not an enforcement level`);
                     level = v as Level;
                     continue;
                 }
                 const schema = p.properties[k];
                 if (!schema) {
-                    throw new InputError(`${source}: ${p.name} has no setting "${k}" (settings: ${Object.keys(p.properties).join(", ") || "none"})`);
+                    throw new InputError(
+                        `${source}: ${p.name} has no setting "${k}" (settings: ${Object.keys(p.properties).join(", ") || "none"})`,
+                    );
                 }
                 checkValue(`${source}: ${p.name}.${k}`, schema, v);
                 properties[k] = v;
@@ -146,7 +153,12 @@ export function choosePolicyConfig(configDir: string, source: { stack?: string; 
  * For a stack judged by the strictest config: which policies it breaks, and how to relax them for
  * that stack alone. Undefined when it breaks none.
  */
-export function relaxAdvice(stack: string, choice: PolicyConfigChoice, brokenPolicies: readonly string[], show: (p: string) => string = (p) => p): string | undefined {
+export function relaxAdvice(
+    stack: string,
+    choice: PolicyConfigChoice,
+    brokenPolicies: readonly string[],
+    show: (p: string) => string = (p) => p,
+): string | undefined {
     if (!choice.missingOwn || brokenPolicies.length === 0) return undefined;
     const policies = [...new Set(brokenPolicies)].sort();
     const example = JSON.stringify(Object.fromEntries(policies.map((p) => [p, "advisory"])));

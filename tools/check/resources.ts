@@ -63,14 +63,13 @@ export function withObject(r: Omit<CheckResource, "object" | "ref">): CheckResou
     return { ...r, object, ref: refOf(object) };
 }
 
-
 function listYamlFiles(p: string): string[] {
     let st: fs.Stats;
     try {
         st = fs.statSync(p);
     } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        throw new InputError(`cannot read ${p}: ${code === "ENOENT" ? "no such file or directory" : code ?? String(e)}`);
+        throw new InputError(`cannot read ${p}: ${code === "ENOENT" ? "no such file or directory" : (code ?? String(e))}`);
     }
     if (st.isFile()) {
         return [p];

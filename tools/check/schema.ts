@@ -22,7 +22,6 @@ function modelClass(apiVersion: string, kind: string): ModelClass | undefined {
         // The kind's own module loads only its schema; the group's index loads every kind of the group.
         for (const id of [`${module}/${kind}`, module]) {
             try {
-                // eslint-disable-next-line @typescript-eslint/no-var-requires
                 const c = (require(id) as Record<string, unknown>)[kind];
                 cls = typeof c === "function" ? (c as ModelClass) : undefined;
             } catch {

@@ -23,7 +23,13 @@ let compilerOptions;
 function transpile(source, filename) {
     if (!ts) {
         ts = require("typescript");
-        compilerOptions = { ...JSON.parse(tsconfigText).compilerOptions, noEmit: false, declaration: false, sourceMap: false, inlineSourceMap: false };
+        compilerOptions = {
+            ...JSON.parse(tsconfigText).compilerOptions,
+            noEmit: false,
+            declaration: false,
+            sourceMap: false,
+            inlineSourceMap: false,
+        };
     }
     const out = ts.transpileModule(source, { compilerOptions, fileName: filename, reportDiagnostics: false });
     return out.outputText;

@@ -101,7 +101,9 @@ export async function startAmalgam8(spec: Amalgam8Spec): Promise<Amalgam8Instanc
     const label = spec.label ?? spec.service;
     const expectedImage = `${image.repository}:${image.tag}`;
     if (typeof container.image !== "string" || !(container.image === expectedImage || container.image.endsWith(`/${expectedImage}`))) {
-        throw new SpecError(`container ${container.name}: image ${String(container.image)} is not ${expectedImage}, the release built here`);
+        throw new SpecError(
+            `container ${container.name}: image ${String(container.image)} is not ${expectedImage}, the release built here`,
+        );
     }
     const { env, substitutions, services } = resolveEnv(container, spec.addressFor, spec.secretValue);
     const confinement = confinementOf(container, pod);
@@ -128,11 +130,17 @@ export async function startAmalgam8(spec: Amalgam8Spec): Promise<Amalgam8Instanc
     const bwrapArgs = sandboxArgs(layout, amalgam8ServiceDir(variant, spec.service), confinement, mounts, container);
 
     const outside: Route[] = [
-        ...[...hostPorts].map(([podPort, hostPort]) => ({ listen: { host: "127.0.0.1", port: hostPort }, connect: { path: sock(`in-${podPort}`) } })),
+        ...[...hostPorts].map(([podPort, hostPort]) => ({
+            listen: { host: "127.0.0.1", port: hostPort },
+            connect: { path: sock(`in-${podPort}`) },
+        })),
         ...services.map((s, i) => ({ listen: { path: sock(`out-${i}`) }, connect: { host: s.target.host, port: s.target.port } })),
     ];
     const inside: Route[] = [
-        ...[...hostPorts.keys()].map((podPort) => ({ listen: { path: sock(`in-${podPort}`) }, connect: { host: "127.0.0.1", port: podPort } })),
+        ...[...hostPorts.keys()].map((podPort) => ({
+            listen: { path: sock(`in-${podPort}`) },
+            connect: { host: "127.0.0.1", port: podPort },
+        })),
         ...services.map((s, i) => ({ listen: { host: s.inPod.host, port: s.inPod.port }, connect: { path: sock(`out-${i}`) } })),
     ];
 
@@ -143,15 +151,24 @@ export async function startAmalgam8(spec: Amalgam8Spec): Promise<Amalgam8Instanc
     let stopped = false;
 
     const startService = async (): Promise<void> => {
-        const started = launch(`${label}/service`, "bwrap", bwrapArgs, { env: { ...env }, logFile: logFile("service"), extraStdio: ["pipe"] });
+        const started = launch(`${label}/service`, "bwrap", bwrapArgs, {
+            env: { ...env },
+            logFile: logFile("service"),
+            extraStdio: ["pipe"],
+        });
         sandbox = started.process;
         const podInit = await readInfoFd(started.child, 10000);
         // bwrap's reaper is pid 1 of the pod's pid namespace; setpriv, exec'ing the service, is its child.
-        servicePid = await waitFor(`${label}: the service process`, 5000, async () => {
-            if (!sandbox?.running) throw new WaitAborted(`${label}: bwrap exited: ${tailFile(logFile("service"), 10)}`);
-            const children = fs.readFileSync(`/proc/${podInit}/task/${podInit}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
-            return children.length > 0 ? Number(children[0]) : undefined;
-        }, 10);
+        servicePid = await waitFor(
+            `${label}: the service process`,
+            5000,
+            async () => {
+                if (!sandbox?.running) throw new WaitAborted(`${label}: bwrap exited: ${tailFile(logFile("service"), 10)}`);
+                const children = fs.readFileSync(`/proc/${podInit}/task/${podInit}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+                return children.length > 0 ? Number(children[0]) : undefined;
+            },
+            10,
+        );
         podRelay = await startRelay(`${label}/pod-relay`, inside, logFile("pod-relay"), servicePid);
     };
     /**
@@ -190,7 +207,9 @@ export async function startAmalgam8(spec: Amalgam8Spec): Promise<Amalgam8Instanc
         if (h === undefined) throw new SpecError(`container ${container.name}: port ${p} is not a port of the pod`);
         return h;
     };
-    const mainPort = hostPortFor((container.ports ?? []).find((p) => p.name === "http")?.containerPort ?? container.ports?.[0]?.containerPort ?? apiPort);
+    const mainPort = hostPortFor(
+        (container.ports ?? []).find((p) => p.name === "http")?.containerPort ?? container.ports?.[0]?.containerPort ?? apiPort,
+    );
     const probe = (kind: ProbeKind): Promise<ProbeResult> => probeOnce(container, kind, hostPortFor, servicePid);
 
     const instance: Amalgam8Instance = {
@@ -224,7 +243,10 @@ export async function startAmalgam8(spec: Amalgam8Spec): Promise<Amalgam8Instanc
                 streak = last.ok ? streak + 1 : 0;
                 if (streak >= needed) return { ms: Date.now() - t0, attempts };
                 if (Date.now() - t0 + period > limit) {
-                    throw new Error(`${label} not Ready within ${limit} ms (${attempts} readiness probes, last: ${last.detail}):\n${tailFile(logFile("service"), 15)}`);
+                    throw new Error(
+                        `${label} not Ready within ${limit} ms (${attempts} readiness probes, last: ${last.detail}):\n` +
+                            tailFile(logFile("service"), 15),
+                    );
                 }
                 // An exit ends the wait at once rather than at the next period.
                 await Promise.race([sleep(period), sandbox.exited]);

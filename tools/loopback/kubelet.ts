@@ -40,7 +40,8 @@ export interface ResolvedEnv {
 
 /** The environment the kubelet would give the container, with the loopback substitutions applied. */
 export function resolveEnv(container: IContainer, addressFor: AddressFor, secretValue: SecretValue): ResolvedEnv {
-    if (container.envFrom && container.envFrom.length > 0) throw new SpecError(`container ${container.name}: envFrom is not supported here`);
+    if (container.envFrom && container.envFrom.length > 0)
+        throw new SpecError(`container ${container.name}: envFrom is not supported here`);
     const env: Record<string, string> = {};
     const substitutions: Substitution[] = [];
     const services = new Map<string, { name: string; inPod: Endpoint; target: Endpoint }>();
@@ -49,19 +50,31 @@ export function resolveEnv(container: IContainer, addressFor: AddressFor, secret
         if (e.valueFrom) {
             const ref = e.valueFrom.secretKeyRef;
             if (!ref || Object.keys(e.valueFrom).length !== 1) {
-                throw new SpecError(`env ${e.name}: only valueFrom.secretKeyRef is supported here (got ${Object.keys(e.valueFrom).join(", ")})`);
+                throw new SpecError(
+                    `env ${e.name}: only valueFrom.secretKeyRef is supported here (got ${Object.keys(e.valueFrom).join(", ")})`,
+                );
             }
             const secret = ref.name === undefined ? undefined : secretValue(ref.name, ref.key);
             if (secret === undefined) {
                 if (ref.optional) continue;
                 // The kubelet refuses to create the container (CreateContainerConfigError).
-                throw new SpecError(`env ${e.name}: secretKeyRef names key "${ref.key}" of Secret "${String(ref.name)}", which the stack does not render: the container cannot be created`);
+                throw new SpecError(
+                    `env ${e.name}: secretKeyRef names key "${ref.key}" of Secret "${String(ref.name)}", ` +
+                        "which the stack does not render: the container cannot be created",
+                );
             }
             value = secret;
-            substitutions.push({ env: e.name, rendered: `secretKeyRef ${String(ref.name)}/${ref.key}`, used: "(the rendered Secret's value)", why: "no API server: the kubelet would read the Secret" });
+            substitutions.push({
+                env: e.name,
+                rendered: `secretKeyRef ${String(ref.name)}/${ref.key}`,
+                used: "(the rendered Secret's value)",
+                why: "no API server: the kubelet would read the Secret",
+            });
         } else {
             // $(VAR) refers to a variable defined earlier in the list; $$ escapes it.
-            value = (e.value ?? "").replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name?: string) => (m === "$$" ? "$" : name !== undefined && name in env ? env[name] : m));
+            value = (e.value ?? "").replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name?: string) =>
+                m === "$$" ? "$" : name !== undefined && name in env ? env[name] : m,
+            );
             const rendered = value;
             value = value.replace(SERVICE_ADDRESS, (m, prefix: string, host: string, port: string) => {
                 if (IPV4.test(host)) return m;
@@ -77,7 +90,14 @@ export function resolveEnv(container: IContainer, addressFor: AddressFor, secret
                 return `${prefix}${svc.inPod.host}:${port}`;
             });
             if (value !== rendered) {
-                substitutions.push({ env: e.name, rendered, used: value, why: "a host name of the stack (a Service's DNS name, or the external Redis endpoint) becomes the loopback address standing for it inside the pod's network namespace" });
+                substitutions.push({
+                    env: e.name,
+                    rendered,
+                    used: value,
+                    why:
+                        "a host name of the stack (a Service's DNS name, or the external Redis endpoint) " +
+                        "becomes the loopback address standing for it inside the pod's network namespace",
+                });
             }
         }
         env[e.name] = value;
@@ -90,8 +110,20 @@ export function resolveEnv(container: IContainer, addressFor: AddressFor, secret
 
 /** The capabilities a container runtime (containerd, CRI-O) grants when the spec drops none. */
 const RUNTIME_DEFAULT_CAPS = [
-    "CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID",
-    "SETFCAP", "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FSETID",
+    "FOWNER",
+    "MKNOD",
+    "NET_RAW",
+    "SETGID",
+    "SETUID",
+    "SETFCAP",
+    "SETPCAP",
+    "NET_BIND_SERVICE",
+    "SYS_CHROOT",
+    "KILL",
+    "AUDIT_WRITE",
 ];
 
 export interface Confinement {
@@ -112,7 +144,9 @@ export function confinementOf(container: IContainer, pod: IPodSpec): Confinement
     const uid = c.runAsUser ?? p.runAsUser ?? 0;
     const gid = c.runAsGroup ?? p.runAsGroup ?? 0;
     if ((c.runAsNonRoot ?? p.runAsNonRoot) && uid === 0) {
-        throw new SpecError(`container ${container.name}: runAsNonRoot is set but the image runs as root (no runAsUser): the kubelet refuses to start it`);
+        throw new SpecError(
+            `container ${container.name}: runAsNonRoot is set but the image runs as root (no runAsUser): the kubelet refuses to start it`,
+        );
     }
     const drop = new Set((c.capabilities?.drop ?? []).map((x) => x.toUpperCase().replace(/^CAP_/, "")));
     const add = (c.capabilities?.add ?? []).map((x) => x.toUpperCase().replace(/^CAP_/, ""));
@@ -138,7 +172,10 @@ export function containerPortOf(container: IContainer, ref: number | string, wha
     if (typeof ref === "number") return ref;
     if (/^\d+$/.test(ref)) return Number(ref);
     const p = (container.ports ?? []).find((x) => x.name === ref);
-    if (!p) throw new SpecError(`${what}: port "${ref}" names no port of container ${container.name} (ports: ${(container.ports ?? []).map((x) => x.name ?? x.containerPort).join(", ") || "none"})`);
+    if (!p) {
+        const known = (container.ports ?? []).map((x) => x.name ?? x.containerPort).join(", ") || "none";
+        throw new SpecError(`${what}: port "${ref}" names no port of container ${container.name} (ports: ${known})`);
+    }
     return p.containerPort;
 }
 
@@ -148,7 +185,8 @@ export function probeOf(container: IContainer, kind: ProbeKind): IProbe | undefi
 
 export function probePort(container: IContainer, probe: IProbe, kind: ProbeKind): number {
     const ref = probe.httpGet?.port ?? probe.tcpSocket?.port;
-    if (ref === undefined) throw new SpecError(`${kind} probe of ${container.name}: only httpGet and tcpSocket probes can reach a FROM-scratch image`);
+    if (ref === undefined)
+        throw new SpecError(`${kind} probe of ${container.name}: only httpGet and tcpSocket probes can reach a FROM-scratch image`);
     return containerPortOf(container, ref, `${kind} probe of ${container.name}`);
 }
 

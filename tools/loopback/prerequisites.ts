@@ -112,7 +112,12 @@ export const REDIS_HA_PREREQUISITES: readonly Prerequisite[] = [
 ];
 
 /** Confining a service like its pod's security context does. */
-export const CONFINEMENT_PREREQUISITES: readonly Prerequisite[] = [PREREQUISITES.bwrap, PREREQUISITES.setpriv, PREREQUISITES.nsenter, PREREQUISITES.root];
+export const CONFINEMENT_PREREQUISITES: readonly Prerequisite[] = [
+    PREREQUISITES.bwrap,
+    PREREQUISITES.setpriv,
+    PREREQUISITES.nsenter,
+    PREREQUISITES.root,
+];
 
 export function amalgam8Prerequisites(variant: Amalgam8Variant): readonly Prerequisite[] {
     return variant === "upstream"
@@ -126,7 +131,9 @@ class MissingPrerequisites extends Error {}
 export function missingPrerequisitesMessage(needed: readonly Prerequisite[], purpose: string): string | undefined {
     const missing = [...new Set(needed)].filter((p) => !p.present());
     if (missing.length === 0) return undefined;
-    const packages = [...new Set(missing.map((p) => /^Debian package (\S+)$/.exec(p.provider)?.[1]).filter((p): p is string => p !== undefined))];
+    const packages = [
+        ...new Set(missing.map((p) => /^Debian package (\S+)$/.exec(p.provider)?.[1]).filter((p): p is string => p !== undefined)),
+    ];
     const lines = missing.map((p) => `  - ${p.name}: ${p.provider}`);
     if (packages.length > 0) lines.push(`  (apt-get install -y ${packages.join(" ")})`);
     return `${purpose} needs what is missing here:\n${lines.join("\n")}`;

@@ -47,21 +47,33 @@ async function httpProbe(url: string, headers: Record<string, string>, timeoutMs
         // The kubelet counts 200-399 as success.
         return { ok: res.status >= 200 && res.status < 400, detail: `GET ${new URL(url).pathname} -> ${res.status}` };
     } catch (e) {
-        return { ok: false, detail: `GET ${new URL(url).pathname}: ${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}` };
+        // fetch wraps the network error (ECONNREFUSED, ...) as its cause.
+        const cause = (e as Error).cause;
+        const reason = cause instanceof Error ? cause.message : (e as Error).message;
+        return { ok: false, detail: `GET ${new URL(url).pathname}: ${reason}` };
     }
 }
 
 /** A TCP connect from inside the pod's network namespace, as the kubelet's connect to the pod IP. */
 function tcpProbeInPod(podPid: number, port: number, timeoutMs: number): Promise<ProbeResult> {
-    const script = `require("net").connect(${port}, "127.0.0.1").on("connect", () => process.exit(0)).on("error", (e) => { console.error(e.code); process.exit(1); })`;
+    const script =
+        `require("net").connect(${port}, "127.0.0.1")` +
+        `.on("connect", () => process.exit(0))` +
+        `.on("error", (e) => { console.error(e.code); process.exit(1); })`;
     return new Promise((resolve) => {
-        const child = spawn("nsenter", [`--net=/proc/${podPid}/ns/net`, "--", process.execPath, "-e", script], { stdio: ["ignore", "ignore", "pipe"] });
+        const child = spawn("nsenter", [`--net=/proc/${podPid}/ns/net`, "--", process.execPath, "-e", script], {
+            stdio: ["ignore", "ignore", "pipe"],
+        });
         let err = "";
         child.stderr.on("data", (d: Buffer) => (err += d.toString()));
         const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs + 1000);
         child.once("exit", (code) => {
             clearTimeout(timer);
-            resolve(code === 0 ? { ok: true, detail: `tcp ${port}: connected` } : { ok: false, detail: `tcp ${port}: ${err.trim() || "no answer"}` });
+            resolve(
+                code === 0
+                    ? { ok: true, detail: `tcp ${port}: connected` }
+                    : { ok: false, detail: `tcp ${port}: ${err.trim() || "no answer"}` },
+            );
         });
     });
 }

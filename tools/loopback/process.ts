@@ -21,7 +21,12 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
 export class WaitAborted extends Error {}
 
 /** Polls `probe` until it returns a value other than undefined/false, or throws after timeoutMs. */
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>, intervalMs = 100): Promise<T> {
+export async function waitFor<T>(
+    what: string,
+    timeoutMs: number,
+    probe: () => Promise<T | undefined | false>,
+    intervalMs = 100,
+): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     let lastError: unknown;
     for (;;) {
@@ -114,7 +119,10 @@ export class ManagedProcess {
     private done = false;
     private frozen = false;
 
-    constructor(readonly name: string, child: ChildProcess) {
+    constructor(
+        readonly name: string,
+        child: ChildProcess,
+    ) {
         if (child.pid === undefined) throw new Error(`${name}: failed to start`);
         installExitHook();
         this.pid = child.pid;
@@ -169,7 +177,12 @@ export interface LaunchOptions {
 }
 
 /** Spawns `cmd` as the leader of a new process group, output appended to a log file. */
-export function launch(name: string, cmd: string, args: readonly string[], opts: LaunchOptions): { process: ManagedProcess; child: ChildProcess } {
+export function launch(
+    name: string,
+    cmd: string,
+    args: readonly string[],
+    opts: LaunchOptions,
+): { process: ManagedProcess; child: ChildProcess } {
     const fd = fs.openSync(opts.logFile, "a");
     try {
         const child = spawn(cmd, [...args], { env: opts.env, stdio: ["ignore", fd, fd, ...(opts.extraStdio ?? [])], detached: true });

@@ -51,7 +51,12 @@ export class RedisHaTopology {
         await Promise.all(
             this.layout.nodes.map(async (_, s) => {
                 try {
-                    const r = await command(this.sentinelEndpoint(s), this.password, ["SENTINEL", "get-master-addr-by-name", this.layout.masterName], 1000);
+                    const r = await command(
+                        this.sentinelEndpoint(s),
+                        this.password,
+                        ["SENTINEL", "get-master-addr-by-name", this.layout.masterName],
+                        1000,
+                    );
                     if (Array.isArray(r) && r.length === 2) {
                         const node = this.nodeOfPort(Number(r[1]));
                         if (node !== undefined) votes.set(node, (votes.get(node) ?? 0) + 1);
@@ -94,24 +99,29 @@ export class RedisHaTopology {
     /** Every Sentinel sees the others and every replica; every replica is synced; HAProxy acknowledges a write. */
     async waitHealthy(timeoutMs: number): Promise<void> {
         const n = this.nodeCount;
-        await waitFor("a healthy cluster", timeoutMs, async () => {
-            const master = await this.sentinelMaster();
-            if (master === undefined) return false;
-            for (let s = 0; s < n; s++) {
-                const r = await command(this.sentinelEndpoint(s), this.password, ["SENTINEL", "MASTER", this.layout.masterName], 1000);
-                const f = Array.isArray(r) ? replyFields(r) : {};
-                if (Number(f["num-slaves"]) !== n - 1 || Number(f["num-other-sentinels"]) !== n - 1) return false;
-                if ((f.flags ?? "") !== "master") return false;
-            }
-            for (let i = 0; i < n; i++) if (i !== master && !(await this.isSyncedReplica(i))) return false;
-            const c = connect(this.haproxyEndpoint, this.password, 1000);
-            try {
-                await c.connect();
-                await c.set("__health__", String(Date.now()));
-                return Number(await c.call("WAIT", "1", "1000")) >= 1;
-            } finally {
-                c.disconnect();
-            }
-        }, 250);
+        await waitFor(
+            "a healthy cluster",
+            timeoutMs,
+            async () => {
+                const master = await this.sentinelMaster();
+                if (master === undefined) return false;
+                for (let s = 0; s < n; s++) {
+                    const r = await command(this.sentinelEndpoint(s), this.password, ["SENTINEL", "MASTER", this.layout.masterName], 1000);
+                    const f = Array.isArray(r) ? replyFields(r) : {};
+                    if (Number(f["num-slaves"]) !== n - 1 || Number(f["num-other-sentinels"]) !== n - 1) return false;
+                    if ((f.flags ?? "") !== "master") return false;
+                }
+                for (let i = 0; i < n; i++) if (i !== master && !(await this.isSyncedReplica(i))) return false;
+                const c = connect(this.haproxyEndpoint, this.password, 1000);
+                try {
+                    await c.connect();
+                    await c.set("__health__", String(Date.now()));
+                    return Number(await c.call("WAIT", "1", "1000")) >= 1;
+                } finally {
+                    c.disconnect();
+                }
+            },
+            250,
+        );
     }
 }

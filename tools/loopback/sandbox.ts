@@ -27,9 +27,10 @@ export interface Route {
 /** Starts relay.js with `routes` (inside the network namespace of `netnsOfPid` when given) and waits until it listens. */
 export async function startRelay(name: string, routes: readonly Route[], logFile: string, netnsOfPid?: number): Promise<ManagedProcess> {
     const node = process.execPath;
-    const [cmd, args] = netnsOfPid === undefined
-        ? [node, [RELAY_SCRIPT, JSON.stringify(routes)]]
-        : ["nsenter", [`--net=/proc/${netnsOfPid}/ns/net`, "--", node, RELAY_SCRIPT, JSON.stringify(routes)]];
+    const [cmd, args] =
+        netnsOfPid === undefined
+            ? [node, [RELAY_SCRIPT, JSON.stringify(routes)]]
+            : ["nsenter", [`--net=/proc/${netnsOfPid}/ns/net`, "--", node, RELAY_SCRIPT, JSON.stringify(routes)]];
     const fd = fs.openSync(logFile, "a");
     let child;
     try {
@@ -40,10 +41,15 @@ export async function startRelay(name: string, routes: readonly Route[], logFile
     const proc = new ManagedProcess(name, child);
     let out = "";
     child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-    await waitFor(`${name} to listen`, 10000, async () => {
-        if (!proc.running) throw new WaitAborted(`${name} exited: ${tailFile(logFile, 5)}`);
-        return out.includes("ready");
-    }, 20);
+    await waitFor(
+        `${name} to listen`,
+        10000,
+        async () => {
+            if (!proc.running) throw new WaitAborted(`${name} exited: ${tailFile(logFile, 5)}`);
+            return out.includes("ready");
+        },
+        20,
+    );
     return proc;
 }
 
@@ -90,11 +96,23 @@ export function sandboxArgs(
         if (fs.lstatSync(dir).isSymbolicLink()) args.push("--symlink", fs.readlinkSync(dir), dir);
         else args.push("--ro-bind", dir, dir);
     }
-    args.push("--proc", "/proc", "--dev", "/dev", "--dir", path.posix.dirname(image.workdir), "--ro-bind", layoutDir, image.workdir, ...mounts);
+    args.push(
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--dir",
+        path.posix.dirname(image.workdir),
+        "--ro-bind",
+        layoutDir,
+        image.workdir,
+        ...mounts,
+    );
     args.push("--chdir", container.workingDir ?? image.workdir);
     if (confinement.readOnlyRoot) args.push("--remount-ro", "/");
     args.push("--info-fd", "3");
-    const caps = confinement.capabilities.length === 0 ? "-all" : ["-all", ...confinement.capabilities.map((x) => `+${x.toLowerCase()}`)].join(",");
+    const caps =
+        confinement.capabilities.length === 0 ? "-all" : ["-all", ...confinement.capabilities.map((x) => `+${x.toLowerCase()}`)].join(",");
     args.push(
         "/usr/bin/setpriv",
         `--reuid=${confinement.uid}`,

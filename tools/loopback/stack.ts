@@ -129,7 +129,8 @@ async function startStandalone(stack: RenderedStack, statefulSet: K8sObject): Pr
         mounts.set(m.mountPath, host);
         const v = (pod.volumes ?? []).find((x) => x.name === m.name);
         if (v?.configMap) {
-            for (const [file, text] of Object.entries(configMapFiles(stack, pod) ?? {})) fs.writeFileSync(path.join(host, file), text, { mode: 0o555 });
+            for (const [file, text] of Object.entries(configMapFiles(stack, pod) ?? {}))
+                fs.writeFileSync(path.join(host, file), text, { mode: 0o555 });
         } else if (v?.secret) {
             for (const item of v.secret.items ?? []) {
                 const value = renderedSecretValue(stack, String(v.secret.secretName), item.key);
@@ -155,24 +156,43 @@ async function startStandalone(stack: RenderedStack, statefulSet: K8sObject): Pr
         [SCRIPT_ENV.passwordFile]: paths.passwordFile,
     };
     const substitutions = [
-        `redis (standalone): the rendered ${REDIS_HA_FILES.redisConf} via init.sh, with --port ${port} --bind 127.0.0.1 on the command line (its own port and all interfaces in the pod)`,
+        `redis (standalone): the rendered ${REDIS_HA_FILES.redisConf} via init.sh, ` +
+            `with --port ${port} --bind 127.0.0.1 on the command line (its own port and all interfaces in the pod)`,
         `redis (standalone): ${[...mounts.keys()].join(", ")} mounted from temp dirs (ConfigMap files, Secret items, the data volume)`,
     ];
     return startOneNode({ mode: "standalone", dir, port, password, substitutions }, async (log) => {
-        const init = launch("redis-standalone/init", "sh", [path.join(paths.templateDir, REDIS_HA_FILES.init), "redis"], { env, logFile: log }).process;
-        if (!(await init.waitExit(15000)) || (await init.exited) !== 0) throw new Error(`init.sh of the standalone node failed: ${tailFile(log, 10)}`);
-        return launch("redis-standalone", "redis-server", [path.join(paths.configDir, REDIS_HA_FILES.redisConf), "--port", String(port), "--bind", "127.0.0.1"], { env, logFile: log }).process;
+        const init = launch("redis-standalone/init", "sh", [path.join(paths.templateDir, REDIS_HA_FILES.init), "redis"], {
+            env,
+            logFile: log,
+        }).process;
+        if (!(await init.waitExit(15000)) || (await init.exited) !== 0)
+            throw new Error(`init.sh of the standalone node failed: ${tailFile(log, 10)}`);
+        return launch(
+            "redis-standalone",
+            "redis-server",
+            [path.join(paths.configDir, REDIS_HA_FILES.redisConf), "--port", String(port), "--bind", "127.0.0.1"],
+            { env, logFile: log },
+        ).process;
     });
 }
 
 async function startExternal(password: string): Promise<LoopbackRedis> {
     const dir = makeTempDir("a8-redis-external");
     const [port] = await freePorts(1);
-    const substitutions = [`redis (external): a plain redis-server on 127.0.0.1:${port} with the stack's redisPassword stands for the managed endpoint`];
+    const substitutions = [
+        `redis (external): a plain redis-server on 127.0.0.1:${port} with the stack's redisPassword stands for the managed endpoint`,
+    ];
     return startOneNode({ mode: "external", dir, port, password, substitutions }, async (log) => {
         // In a 0600 file, not on the command line where ps would show it.
-        fs.writeFileSync(path.join(dir, "redis.conf"), `port ${port}\nbind 127.0.0.1\ndir "${dir}"\nrequirepass "${password}"\nappendonly yes\nsave ""\n`, { mode: 0o600 });
-        return launch("redis-external", "redis-server", [path.join(dir, "redis.conf")], { env: { PATH: process.env.PATH ?? "" }, logFile: log }).process;
+        fs.writeFileSync(
+            path.join(dir, "redis.conf"),
+            `port ${port}\nbind 127.0.0.1\ndir "${dir}"\nrequirepass "${password}"\nappendonly yes\nsave ""\n`,
+            { mode: 0o600 },
+        );
+        return launch("redis-external", "redis-server", [path.join(dir, "redis.conf")], {
+            env: { PATH: process.env.PATH ?? "" },
+            logFile: log,
+        }).process;
     });
 }
 
@@ -228,11 +248,14 @@ async function startRenderedRedis(stack: RenderedStack): Promise<LoopbackRedis> 
     }
     if (mode === "standalone") return startStandalone(stack, workload as K8sObject);
     // HA: the data nodes are the StatefulSet whose files include Sentinel's start script.
-    const nodes = workloadsOf(stack).find((w) => w.kind === "StatefulSet" && configMapFiles(stack, w.spec.template.spec)?.[REDIS_HA_FILES.startSentinel] !== undefined);
+    const nodes = workloadsOf(stack).find(
+        (w) => w.kind === "StatefulSet" && configMapFiles(stack, w.spec.template.spec)?.[REDIS_HA_FILES.startSentinel] !== undefined,
+    );
     if (!nodes) throw new Error("Redis HA: no rendered StatefulSet runs Sentinel");
     const secretVolume = (nodes.spec.template.spec as IPodSpec).volumes?.find((v) => v.secret);
     const item = secretVolume?.secret?.items?.[0];
-    const password = secretVolume?.secret && item ? renderedSecretValue(stack, String(secretVolume.secret.secretName), item.key) : undefined;
+    const password =
+        secretVolume?.secret && item ? renderedSecretValue(stack, String(secretVolume.secret.secretName), item.key) : undefined;
     if (password === undefined) throw new Error(`Redis HA: StatefulSet ${nodes.metadata?.name} mounts no Secret holding the password`);
     const cluster = await RedisHaCluster.start({ label: "a8-redis-ha", nodeCount: nodes.spec.replicas ?? 1, password });
     return {
@@ -241,7 +264,8 @@ async function startRenderedRedis(stack: RenderedStack): Promise<LoopbackRedis> 
         cluster,
         password,
         substitutions: [
-            `redis (ha): ${cluster.nodeCount} redis-server + Sentinels + HAProxy from the same generator on loopback ports (tools/loopback/redisCluster.ts); HAProxy on 127.0.0.1:${cluster.haproxyEndpoint.port}`,
+            `redis (ha): ${cluster.nodeCount} redis-server + Sentinels + HAProxy from the same generator on loopback ports ` +
+                `(tools/loopback/redisCluster.ts); HAProxy on 127.0.0.1:${cluster.haproxyEndpoint.port}`,
         ],
         async restart() {
             throw new Error("the HA cluster restarts nodes through its failover tests, not here");
@@ -286,7 +310,9 @@ function amalgam8Deployment(stack: RenderedStack, service: Amalgam8Service): { d
 
 function replicasOf(stack: RenderedStack, deployment: K8sObject): number {
     if (typeof deployment.spec?.replicas === "number") return deployment.spec.replicas;
-    const hpa = stack.objects.find((o) => o.kind === "HorizontalPodAutoscaler" && o.spec?.scaleTargetRef?.name === deployment.metadata?.name);
+    const hpa = stack.objects.find(
+        (o) => o.kind === "HorizontalPodAutoscaler" && o.spec?.scaleTargetRef?.name === deployment.metadata?.name,
+    );
     return hpa?.spec?.minReplicas ?? 1;
 }
 
@@ -329,7 +355,15 @@ export async function startRenderedControlPlane(stack: RenderedStack, options: C
                     const pod: IPodSpec = structuredClone(deployment.spec.template.spec);
                     const container = pod.containers[index];
                     options.mutate?.(service, container, pod);
-                    const inst = await startAmalgam8({ service, container, pod, variant: options.variant, addressFor, secretValue, label: `${service}-${i}` });
+                    const inst = await startAmalgam8({
+                        service,
+                        container,
+                        pod,
+                        variant: options.variant,
+                        addressFor,
+                        secretValue,
+                        label: `${service}-${i}`,
+                    });
                     started.push(inst);
                     instances[service][i] = inst;
                 });
@@ -358,8 +392,12 @@ export async function startRenderedControlPlane(stack: RenderedStack, options: C
         controllerUrl: loopbackUrl("sidecarEnv.A8_CONTROLLER_URL", sidecarEnv.A8_CONTROLLER_URL),
         registryUrl: loopbackUrl("sidecarEnv.A8_REGISTRY_URL", sidecarEnv.A8_REGISTRY_URL),
         ...(typeof token === "string" ? { token } : {}),
-        peerControllerUrls: instances.controller.slice(1).map((i) => `http://127.0.0.1:${i.hostPortFor(servicePortOf(sidecarEnv.A8_CONTROLLER_URL))}`),
-        peerRegistryUrls: instances.registry.slice(1).map((i) => `http://127.0.0.1:${i.hostPortFor(servicePortOf(sidecarEnv.A8_REGISTRY_URL))}`),
+        peerControllerUrls: instances.controller
+            .slice(1)
+            .map((i) => `http://127.0.0.1:${i.hostPortFor(servicePortOf(sidecarEnv.A8_CONTROLLER_URL))}`),
+        peerRegistryUrls: instances.registry
+            .slice(1)
+            .map((i) => `http://127.0.0.1:${i.hostPortFor(servicePortOf(sidecarEnv.A8_REGISTRY_URL))}`),
     };
 
     return {
@@ -375,7 +413,8 @@ export async function startRenderedControlPlane(stack: RenderedStack, options: C
                     inst.substitutions.map((s) => `${inst.service}: ${s.env}: ${s.rendered} -> ${s.used} (${s.why})`),
                 ),
             ),
-            `sidecar URLs: ${sidecarEnv.A8_CONTROLLER_URL} -> ${target.controllerUrl}, ${sidecarEnv.A8_REGISTRY_URL} -> ${target.registryUrl} (Service port -> targetPort of replica 0)`,
+            `sidecar URLs: ${sidecarEnv.A8_CONTROLLER_URL} -> ${target.controllerUrl}, ` +
+                `${sidecarEnv.A8_REGISTRY_URL} -> ${target.registryUrl} (Service port -> targetPort of replica 0)`,
         ],
         async waitReady() {
             await Promise.all(started.map((s) => s.waitReady()));

@@ -89,7 +89,8 @@ export function parseArgs(argv: readonly string[]): SmokeArgs {
         }
         switch (flag) {
             case "--stack":
-                if (!STACK_NAME.test(value)) throw new InputError(`--stack "${value}" is not a stack name (letters, digits, '-', '_', '.', '/')`);
+                if (!STACK_NAME.test(value))
+                    throw new InputError(`--stack "${value}" is not a stack name (letters, digits, '-', '_', '.', '/')`);
                 out.stack = value;
                 break;
             case "--controller":
@@ -109,7 +110,10 @@ export function parseArgs(argv: readonly string[]): SmokeArgs {
                 out.timeoutSeconds = integer(flag, value, 1, 600);
                 break;
             case "--run-id":
-                if (!RUN_ID.test(value)) throw new InputError(`--run-id "${value}" must be 1-32 lowercase letters, digits or '-', not starting or ending with '-'`);
+                if (!RUN_ID.test(value))
+                    throw new InputError(
+                        `--run-id "${value}" must be 1-32 lowercase letters, digits or '-', not starting or ending with '-'`,
+                    );
                 out.runId = value;
                 break;
         }
@@ -117,7 +121,8 @@ export function parseArgs(argv: readonly string[]): SmokeArgs {
     if (out.help) return out;
     const urls = out.controller !== undefined || out.registry !== undefined;
     if (out.stack !== undefined && urls) throw new InputError("give either --stack or --controller/--registry, not both");
-    if (out.stack === undefined && !urls) throw new InputError("give --stack <name>, or --controller <url> and --registry <url> (see --help)");
+    if (out.stack === undefined && !urls)
+        throw new InputError("give --stack <name>, or --controller <url> and --registry <url> (see --help)");
     if (urls && out.controller === undefined) throw new InputError("--registry needs --controller <url> as well");
     if (urls && out.registry === undefined) throw new InputError("--controller needs --registry <url> as well");
     return out;

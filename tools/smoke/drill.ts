@@ -24,7 +24,10 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 export async function runDrill(conn: Connection, o: DrillOptions): Promise<DrillReport> {
     const token = conn.journeyTarget().token;
-    const ledger = new RuleLedger(`smoke-drill-${o.runId}`, httpClient(() => conn.journeyTarget().controllerUrl, token, REQUEST_TIMEOUT_MS));
+    const ledger = new RuleLedger(
+        `smoke-drill-${o.runId}`,
+        httpClient(() => conn.journeyTarget().controllerUrl, token, REQUEST_TIMEOUT_MS),
+    );
     const tallies = new Map<string, StepTally>();
     const started = Date.now();
     const deadline = started + o.seconds * 1000;

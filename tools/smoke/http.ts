@@ -25,7 +25,11 @@ export interface JsonAnswer {
  * One JSON request as a sidecar makes it: bearer token and tenant header when given, no redirect
  * followed, bounded by timeoutMs. A request that gets no answer throws `<METHOD> <url>: <why>`.
  */
-export async function requestJson(method: string, url: string, options: { body?: unknown; token?: string; timeoutMs: number }): Promise<JsonAnswer> {
+export async function requestJson(
+    method: string,
+    url: string,
+    options: { body?: unknown; token?: string; timeoutMs: number },
+): Promise<JsonAnswer> {
     const headers: Record<string, string> = { accept: "application/json" };
     if (options.body !== undefined) headers["content-type"] = "application/json";
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
@@ -42,8 +46,13 @@ export async function requestJson(method: string, url: string, options: { body?:
         });
     } catch (e) {
         const err = e as Error;
-        const why = err.name === "TimeoutError" ? `no answer within ${options.timeoutMs} ms` : err.cause instanceof Error ? err.cause.message : err.message;
-        throw new Error(`${method} ${url}: ${why}`);
+        const why =
+            err.name === "TimeoutError"
+                ? `no answer within ${options.timeoutMs} ms`
+                : err.cause instanceof Error
+                  ? err.cause.message
+                  : err.message;
+        throw new Error(`${method} ${url}: ${why}`, { cause: e });
     }
     const text = await res.text().catch(() => "");
     let body: unknown;

@@ -138,14 +138,16 @@ export async function runSidecarJourney(target: JourneyTarget, options: JourneyO
         });
 
         await step("registry: heartbeat", async () => {
-            for (const id of instanceIds) expectStatus(`PUT heartbeat of ${id}`, await request("PUT", `${registry}/api/v1/instances/${id}/heartbeat`), 200);
+            for (const id of instanceIds)
+                expectStatus(`PUT heartbeat of ${id}`, await request("PUT", `${registry}/api/v1/instances/${id}/heartbeat`), 200);
             return `${instanceIds.length} heartbeats accepted`;
         });
 
         await step("registry: list services and instances", async () => {
             const services = await request("GET", `${registry}/api/v1/services`);
             expectStatus("GET /api/v1/services", services, 200);
-            if (!(services.body?.services ?? []).includes(serviceName)) throw new StepFailed(`GET /api/v1/services does not list ${serviceName}: ${services.text.slice(0, 200)}`);
+            if (!(services.body?.services ?? []).includes(serviceName))
+                throw new StepFailed(`GET /api/v1/services does not list ${serviceName}: ${services.text.slice(0, 200)}`);
             const listed = await request("GET", `${registry}/api/v1/instances?service_name=${serviceName}`);
             expectStatus("GET /api/v1/instances", listed, 200);
             const ids = (listed.body?.instances ?? []).map((i: { id: string }) => i.id);
@@ -180,8 +182,10 @@ export async function runSidecarJourney(target: JourneyTarget, options: JourneyO
 
         await step("controller: read the rule", async () => {
             const got = await rulesById(controller, ruleId as string);
-            if (got.rules.length !== 1 || got.rules[0].destination !== serviceName) throw new StepFailed(`GET /v1/rules?id=${ruleId} answered ${JSON.stringify(got.rules).slice(0, 200)}`);
-            if (!(got.revision > revisionBefore)) throw new StepFailed(`the revision did not move forward (${revisionBefore} -> ${got.revision})`);
+            if (got.rules.length !== 1 || got.rules[0].destination !== serviceName)
+                throw new StepFailed(`GET /v1/rules?id=${ruleId} answered ${JSON.stringify(got.rules).slice(0, 200)}`);
+            if (!(got.revision > revisionBefore))
+                throw new StepFailed(`the revision did not move forward (${revisionBefore} -> ${got.revision})`);
             revisionCreated = got.revision;
             return `rule read back, revision ${revisionBefore} -> ${got.revision}`;
         });
@@ -191,18 +195,25 @@ export async function runSidecarJourney(target: JourneyTarget, options: JourneyO
                 for (const peer of peerControllers) {
                     const got = await rulesById(peer, ruleId as string);
                     if (got.rules.length !== 1) throw new StepFailed(`${peer} does not return rule ${ruleId}`);
-                    if (got.revision < revisionCreated) throw new StepFailed(`${peer} answers revision ${got.revision}, older than ${revisionCreated}`);
+                    if (got.revision < revisionCreated)
+                        throw new StepFailed(`${peer} answers revision ${got.revision}, older than ${revisionCreated}`);
                 }
                 return `rule ${ruleId} returned by ${peerControllers.length} other replica(s)`;
             });
         }
 
         await step("controller: delete the rule", async () => {
-            expectStatus(`DELETE /v1/rules?id=${ruleId}`, await request("DELETE", `${controller}/v1/rules?id=${encodeURIComponent(ruleId as string)}`), 200, 204);
+            expectStatus(
+                `DELETE /v1/rules?id=${ruleId}`,
+                await request("DELETE", `${controller}/v1/rules?id=${encodeURIComponent(ruleId as string)}`),
+                200,
+                204,
+            );
             ruleDeleted = true;
             const got = await rulesOfService(controller);
             if (got.rules.some((r) => r.id === ruleId)) throw new StepFailed(`rule ${ruleId} is still returned after DELETE`);
-            if (!(got.revision > revisionCreated)) throw new StepFailed(`the revision did not move forward on delete (${revisionCreated} -> ${got.revision})`);
+            if (!(got.revision > revisionCreated))
+                throw new StepFailed(`the revision did not move forward on delete (${revisionCreated} -> ${got.revision})`);
             return `rule gone, revision ${revisionCreated} -> ${got.revision}`;
         });
 
@@ -210,9 +221,13 @@ export async function runSidecarJourney(target: JourneyTarget, options: JourneyO
             await step("auth: a token signed with another secret is refused", async () => {
                 const forged = forgedToken(target.token as string);
                 const answers: string[] = [];
-                for (const [name, url] of [["registry", `${registry}/api/v1/services`], ["controller", `${controller}/v1/rules`]]) {
+                for (const [name, url] of [
+                    ["registry", `${registry}/api/v1/services`],
+                    ["controller", `${controller}/v1/rules`],
+                ]) {
                     const res = await request("GET", url, undefined, forged);
-                    if (res.status !== 401 && res.status !== 403) throw new StepFailed(`${name} answered ${res.status} to a token signed with another secret`);
+                    if (res.status !== 401 && res.status !== 403)
+                        throw new StepFailed(`${name} answered ${res.status} to a token signed with another secret`);
                     answers.push(`${name} ${res.status}`);
                 }
                 return `forged token refused (${answers.join(", ")}); the real one was accepted by every step above`;

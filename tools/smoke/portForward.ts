@@ -49,7 +49,15 @@ export class PortForward {
     /** Starts kubectl and waits up to timeoutMs for its "Forwarding from 127.0.0.1:<port>" line. */
     static async start(target: ForwardedService, timeoutMs = 30_000): Promise<PortForward> {
         installExitHook();
-        const args = ["port-forward", "--namespace", target.namespace, `service/${target.service}`, `:${target.port}`, "--address", "127.0.0.1"];
+        const args = [
+            "port-forward",
+            "--namespace",
+            target.namespace,
+            `service/${target.service}`,
+            `:${target.port}`,
+            "--address",
+            "127.0.0.1",
+        ];
         const child = spawn("kubectl", args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
         let output = "";
         const exit = new Promise<void>((resolve) => child.once("close", () => resolve()));
@@ -70,7 +78,13 @@ export class PortForward {
             child.stderr!.on("data", onData);
             child.once("error", (e: NodeJS.ErrnoException) => {
                 clearTimeout(timer);
-                reject(new ToolError(e.code === "ENOENT" ? "kubectl not found on PATH: install kubectl and select the cluster's context" : `${label}: ${e.message}`));
+                reject(
+                    new ToolError(
+                        e.code === "ENOENT"
+                            ? "kubectl not found on PATH: install kubectl and select the cluster's context"
+                            : `${label}: ${e.message}`,
+                    ),
+                );
             });
             void exit.then(() => {
                 clearTimeout(timer);
@@ -136,6 +150,9 @@ async function within(p: Promise<void>, ms: number): Promise<boolean> {
 }
 
 function tail(output: string): string {
-    const lines = output.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+    const lines = output
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l !== "");
     return lines.length === 0 ? "" : `: ${lines.slice(-3).join(" / ")}`;
 }

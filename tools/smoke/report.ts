@@ -31,7 +31,11 @@ export interface DrillReport {
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+    const line = (cells: readonly string[]): string =>
+        cells
+            .map((c, i) => c.padEnd(widths[i]))
+            .join("  ")
+            .trimEnd();
     return [line(header), ...rows.map(line)];
 }
 
@@ -54,7 +58,16 @@ export function renderJourney(report: JourneyReport, targets: Targets, format: O
     if (format === "json") return JSON.stringify({ ok: report.ok, targets, steps: report.steps }, null, 2) + "\n";
     const header = ["step", "result", "time", "detail"];
     if (format === "markdown") {
-        return [`### Smoke test: ${report.ok ? "pass" : "FAIL"}`, "", ...targetLines(targets).map((l) => `- ${l}`), "", ...markdownTable(header, stepRows(report)), "", verdict, ""].join("\n");
+        return [
+            `### Smoke test: ${report.ok ? "pass" : "FAIL"}`,
+            "",
+            ...targetLines(targets).map((l) => `- ${l}`),
+            "",
+            ...markdownTable(header, stepRows(report)),
+            "",
+            verdict,
+            "",
+        ].join("\n");
     }
     return [...targetLines(targets), "", ...table(header, stepRows(report)), "", verdict, ""].join("\n");
 }
@@ -67,11 +80,24 @@ function ruleLines(r: DrillReport): string[] {
     const c = r.rules;
     return [
         `rule writes  ${c.writesAcknowledged} acknowledged, ${c.writesFailed} failed`,
-        `rule reads   ${c.readsOk} answered, ${c.readsFailed} failed, ${c.readsWrong} wrong (an acknowledged rule missing or the revision going back)`,
-        `lost         ${c.verified ? `${c.acknowledgedLost} acknowledged write(s) lost` : "NOT VERIFIED: the controller never answered the final read"}` +
-            (c.appliedWithoutAcknowledgement > 0 ? `; ${c.appliedWithoutAcknowledgement} write(s) applied although the answer was a failure` : ""),
+        `rule reads   ${c.readsOk} answered, ${c.readsFailed} failed, ${c.readsWrong} wrong ` +
+            "(an acknowledged rule missing or the revision going back)",
+        "lost         " +
+            (c.verified
+                ? `${c.acknowledgedLost} acknowledged write(s) lost`
+                : "NOT VERIFIED: the controller never answered the final read") +
+            (c.appliedWithoutAcknowledgement > 0
+                ? `; ${c.appliedWithoutAcknowledgement} write(s) applied although the answer was a failure`
+                : ""),
         `port-forward ${r.forwardsRestarted} restart(s) (a deleted pod ends the forward to it)`,
-        `after drill  ${r.final.ok ? "the journey passes" : `the journey FAILS: ${r.final.steps.filter((s) => !s.ok).map((s) => s.name).join(", ")}`}`,
+        `after drill  ${
+            r.final.ok
+                ? "the journey passes"
+                : `the journey FAILS: ${r.final.steps
+                      .filter((s) => !s.ok)
+                      .map((s) => s.name)
+                      .join(", ")}`
+        }`,
     ];
 }
 
@@ -83,7 +109,9 @@ export function renderDrill(r: DrillReport, targets: Targets, format: OutputForm
         ...(!r.rules.verified ? ["the rules could not be read back after the drill"] : []),
         ...(!r.final.ok ? ["the journey fails after the drill"] : []),
     ];
-    const verdict = r.ok ? "PASS: no acknowledged write lost, the control plane answers correctly after the drill" : `FAIL: ${reasons.join("; ")}`;
+    const verdict = r.ok
+        ? "PASS: no acknowledged write lost, the control plane answers correctly after the drill"
+        : `FAIL: ${reasons.join("; ")}`;
     const events = r.events.map((e) => `+${(e.atMs / 1000).toFixed(1)}s ${e.what}`);
     if (format === "markdown") {
         return [
@@ -94,7 +122,9 @@ export function renderDrill(r: DrillReport, targets: Targets, format: OutputForm
             ...markdownTable(header, drillRows(r)),
             "",
             ...ruleLines(r).map((l) => `- ${l}`),
-            ...(events.length > 0 ? ["", "<details><summary>rule write/read events</summary>", "", ...events.map((e) => `- ${e}`), "", "</details>"] : []),
+            ...(events.length > 0
+                ? ["", "<details><summary>rule write/read events</summary>", "", ...events.map((e) => `- ${e}`), "", "</details>"]
+                : []),
             "",
             verdict,
             "",

@@ -34,7 +34,7 @@ export interface HttpAnswer {
 export type Http = (method: "GET" | "POST" | "DELETE", path: string, body?: unknown) => Promise<HttpAnswer>;
 
 function snippet(body: unknown): string {
-    return (typeof body === "string" ? body : JSON.stringify(body) ?? "").slice(0, 120);
+    return (typeof body === "string" ? body : (JSON.stringify(body) ?? "")).slice(0, 120);
 }
 
 export class RuleLedger {
@@ -144,7 +144,8 @@ export class RuleLedger {
         const lost = [...this.acknowledged].filter((id) => !got!.ids.has(id));
         this.counts.acknowledgedLost = lost.length;
         this.counts.appliedWithoutAcknowledgement = [...got.ids].filter((id) => !this.acknowledged.has(id)).length;
-        if (lost.length > 0) this.note(`final read: acknowledged rule(s) lost: ${lost.slice(0, 5).join(", ")}${lost.length > 5 ? ", ..." : ""}`);
+        if (lost.length > 0)
+            this.note(`final read: acknowledged rule(s) lost: ${lost.slice(0, 5).join(", ")}${lost.length > 5 ? ", ..." : ""}`);
         if (got.ids.size > 0 && !(await this.deleteRules(Date.now() + 10_000, sleep))) {
             this.note(`could not delete the drill's rules: DELETE ${this.query} by hand`);
         }

@@ -31,7 +31,10 @@ const IN_CLUSTER_URL = /^http:\/\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.([a-z0-9]([-a
 /** `http://<service>.<namespace>.svc.cluster.local:<port>` (the `controllerUrl`/`registryUrl` outputs). */
 function parseInClusterUrl(key: string, url: string): ForwardedService {
     const m = IN_CLUSTER_URL.exec(url);
-    if (!m) throw new InputError(`stack output ${key} "${url}" is not an in-cluster Service URL (http://<service>.<namespace>.svc.cluster.local:<port>)`);
+    if (!m)
+        throw new InputError(
+            `stack output ${key} "${url}" is not an in-cluster Service URL (http://<service>.<namespace>.svc.cluster.local:<port>)`,
+        );
     return { service: m[1], namespace: m[3], port: Number(m[6]) };
 }
 
@@ -90,9 +93,14 @@ export async function readStackOutputs(stack: string, projectDir: string): Promi
             else resolve({ code: c, stdout, stderr });
         });
     });
-    const firstError = stderr.split("\n").map((l) => l.trim()).find((l) => l !== "") ?? `exit code ${code}`;
+    const firstError =
+        stderr
+            .split("\n")
+            .map((l) => l.trim())
+            .find((l) => l !== "") ?? `exit code ${code}`;
     if (code !== 0) {
-        if (/no stack named/i.test(stderr)) throw new InputError(`stack "${stack}" not found in the current Pulumi backend (pulumi stack ls lists them)`);
+        if (/no stack named/i.test(stderr))
+            throw new InputError(`stack "${stack}" not found in the current Pulumi backend (pulumi stack ls lists them)`);
         throw new ToolError(`pulumi stack output --stack ${stack} failed: ${firstError}`);
     }
     try {

@@ -19,6 +19,15 @@ export const SEED = path.join(FIXTURES, "seed-controlplane.yaml");
 
 class NotApplicable extends Error {}
 
+/** The options the CLI sends for a resource without any. */
+const RESOURCE_OPTIONS = {
+    protect: false,
+    ignoreChanges: [],
+    aliases: [],
+    customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+    additionalSecretOutputs: [],
+};
+
 export interface Finding {
     message: string;
     /** `Kind/name` of the object the finding names, if any. */
@@ -67,13 +76,7 @@ export async function runResourceTyped(
         props,
         urn,
         name: "x",
-        opts: {
-            protect: false,
-            ignoreChanges: [],
-            aliases: [],
-            customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
-            additionalSecretOutputs: [],
-        },
+        opts: RESOURCE_OPTIONS,
         isType: () => false,
         asType: () => undefined,
         ...common(config),
@@ -96,8 +99,10 @@ export async function runResourceTyped(
     return findings;
 }
 
-/** Runs a stack policy on a set of objects. */
-/** `urnFor` gives an object the URN a program would (e.g. under a component); default: a top-level one. */
+/**
+ * Runs a stack policy on a set of objects. `urnFor` gives an object the URN a program would (e.g.
+ * under a component); default: a top-level one.
+ */
 export async function runStack(
     policy: StackValidationPolicy,
     objects: K8sObject[],
@@ -114,13 +119,7 @@ export async function runStack(
             props: obj,
             urn,
             name: String(obj.metadata?.name),
-            opts: {
-                protect: false,
-                ignoreChanges: [],
-                aliases: [],
-                customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
-                additionalSecretOutputs: [],
-            },
+            opts: RESOURCE_OPTIONS,
             dependencies: [],
             propertyDependencies: {},
             isType: () => false,

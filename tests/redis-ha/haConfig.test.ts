@@ -28,7 +28,7 @@ import {
     validateRedisHaLayout,
 } from "../../components/redis/haConfig";
 import { HA_SCRIPT_SOURCES, SCRIPTS_DIR, STANDALONE_SCRIPT_SOURCES } from "../../components/redis/scripts";
-import { ManagedProcess, freePorts, sleep, waitFor } from "../../tools/loopback/process";
+import { ManagedProcess, freePorts, podShell, sleep, waitFor } from "../../tools/loopback/process";
 
 const loopbackNodes = [0, 1, 2].map((i) => ({ host: "127.0.0.1", redisPort: 6380 + i, sentinelPort: 26380 + i }));
 
@@ -539,7 +539,8 @@ describe("Redis HA config generator", () => {
         }
 
         function run(script: string, env: Record<string, string>, args: string[] = []): { status: number | null; stderr: string } {
-            const r = spawnSync("sh", [script, ...args], {
+            const [shell, shellArgs] = podShell(script, ...args);
+            const r = spawnSync(shell, shellArgs, {
                 env: { PATH: process.env.PATH ?? "", [SCRIPT_ENV.passwordFile]: path.join(dir, "password"), ...env },
                 encoding: "utf8",
                 timeout: 30000,
@@ -567,12 +568,14 @@ describe("Redis HA config generator", () => {
             }
         });
 
-        it("parse with sh -n", () => {
+        it("parse with sh -n under busybox ash (the image's shell) and dash", () => {
             const files = { ...renderRedisHaFiles(k8s()), ...renderStandaloneRedisFiles(standaloneRedisLayout({ host: "r" })) };
             for (const [name, text] of Object.entries(files)) {
                 if (!name.endsWith(".sh")) continue;
-                const r = spawnSync("sh", ["-n"], { input: text, encoding: "utf8" });
-                assert.equal(r.status, 0, `${name}: ${r.stderr}`);
+                for (const [shell, args] of [podShell("-n"), ["dash", ["-n"]] as const]) {
+                    const r = spawnSync(shell, args, { input: text, encoding: "utf8" });
+                    assert.equal(r.status, 0, `${shell} ${name}: ${r.stderr}`);
+                }
             }
         });
 

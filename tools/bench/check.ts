@@ -8,24 +8,21 @@
  *   npm run bench:check -- --runs 9 --json     # one line of JSON
  *   npm run bench:check -- --objects 3000,10000 --concurrent 4
  *
- * `--objects N` checks N generated objects (copies of the prod stack's rendered objects in as many
- * namespaces as needed); `--concurrent K` starts K `check --stack prod` at once and reports how
- * many succeeded.
+ * `--objects N` checks N generated objects (copies of tests/fixtures/manifests/good, the input
+ * the README's figures were measured with, in as many namespaces as needed); `--concurrent K`
+ * starts K `check --stack prod` at once and reports how many succeeded.
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import type { K8sObject } from "../../policy/lib/k8s";
-import { kubernetesObjects } from "../check/resources";
 import { InputError } from "../errors";
-import { runProgram } from "../program/runProgram";
-import { loadStackConfig } from "../program/stackConfig";
 import { REPO_ROOT } from "../repoRoot";
 import { median, round } from "./stats";
 
 const CHECK = ["-r", path.join(REPO_ROOT, "tools", "check", "transpileCache.js"), path.join(REPO_ROOT, "tools", "check", "main.ts")];
+const GOOD = path.join(REPO_ROOT, "tests", "fixtures", "manifests", "good");
 const BASELINE = ["-e", 'require("@pulumi/pulumi"); require("@pulumi/kubernetes"); require("@pulumi/policy");'];
 /** Generous for one run on a busy machine; a run that takes longer is reported as failed. */
 const RUN_TIMEOUT_MS = 900_000;
@@ -106,8 +103,15 @@ function series(name: string, ms: Measured[]): Series {
     };
 }
 
-/** `count` objects: copies of the prod stack's objects, one namespace per copy, the last copy cut short. */
-function generateManifests(docs: readonly K8sObject[], count: number, dir: string): void {
+/** `count` objects: copies of the good fixture, one namespace per copy, the last copy cut short. */
+function generateManifests(count: number, dir: string): void {
+    const docs: Record<string, any>[] = [];
+    for (const f of fs.readdirSync(GOOD).sort()) {
+        for (const d of YAML.parseAllDocuments(fs.readFileSync(path.join(GOOD, f), "utf8"))) {
+            const v = d.toJS();
+            if (v) docs.push(v);
+        }
+    }
     const out: string[] = [];
     for (let i = 0; out.length < count; i++) {
         const ns = `amalgam8-${i}`;
@@ -175,12 +179,10 @@ async function main(argv: string[]): Promise<number> {
 
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bench-check-objects-"));
     try {
-        const prodObjects =
-            opts.objects.length > 0 ? kubernetesObjects((await runProgram(loadStackConfig(REPO_ROOT, "prod"))).resources) : [];
         for (const n of opts.objects) {
             const dir = path.join(tmp, String(n));
             fs.mkdirSync(dir);
-            generateManifests(prodObjects, n, dir);
+            generateManifests(n, dir);
             log(`bench:check: ${n} generated objects`);
             const m = await measure([...CHECK, "--manifests", dir, "--json"]);
             if (m.code !== 0 && m.code !== 1) log(`  failed (exit ${m.code}): ${m.stderr.trim().split("\n").slice(-3).join(" | ")}`);

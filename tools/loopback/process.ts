@@ -176,6 +176,14 @@ export interface LaunchOptions {
     readonly extraStdio?: readonly ("pipe" | "ignore")[];
 }
 
+/**
+ * The `sh` of the Redis image (redis:*-alpine) is busybox ash: the generated scripts run under it
+ * here too, so that what dash or bash would forgive fails a test before it fails a pod.
+ */
+export function podShell(script: string, ...args: string[]): [cmd: string, args: string[]] {
+    return ["busybox", ["sh", script, ...args]];
+}
+
 /** Spawns `cmd` as the leader of a new process group, output appended to a log file. */
 export function launch(
     name: string,

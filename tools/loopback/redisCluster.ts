@@ -21,7 +21,18 @@ import {
     recommendedTimings,
     renderRedisHaFiles,
 } from "../../components/redis/haConfig";
-import { Endpoint, ManagedProcess, WaitAborted, freePorts, launch, makeTempDir, removeTempDir, tailFile, waitFor } from "./process";
+import {
+    Endpoint,
+    ManagedProcess,
+    WaitAborted,
+    freePorts,
+    launch,
+    makeTempDir,
+    podShell,
+    removeTempDir,
+    tailFile,
+    waitFor,
+} from "./process";
 import { REDIS_HA_PREREQUISITES, requirePrerequisites } from "./prerequisites";
 import { command } from "./redisClient";
 import { RedisHaTopology } from "./redisTopology";
@@ -140,7 +151,7 @@ export class RedisHaCluster extends RedisHaTopology {
         endpoint: Endpoint,
         timeoutMs: number,
     ): Promise<void> {
-        const p = this.launch(name, "sh", [path.join(this.layout.paths.templateDir, script)], this.nodeEnv(i));
+        const p = this.launch(name, ...podShell(path.join(this.layout.paths.templateDir, script)), this.nodeEnv(i));
         processes.set(i, p);
         await waitFor(`${name} to answer PING`, timeoutMs, async () => {
             if (!p.running) throw new WaitAborted(`${name} exited: ${this.tail(name, 5)}`);
@@ -208,7 +219,7 @@ export class RedisHaCluster extends RedisHaTopology {
         const budgetMs = (preStopBudgetSeconds(this.layout) + 10) * 1000;
         const script = path.join(this.layout.paths.templateDir, REDIS_HA_FILES.preStop);
         const name = `prestop-${i}`;
-        const p = this.launch(name, "sh", [script], this.nodeEnv(i));
+        const p = this.launch(name, ...podShell(script), this.nodeEnv(i));
         if (!(await p.waitExit(budgetMs))) {
             await p.stop(1000);
             throw new Error(`prestop.sh of node ${i} ran longer than ${budgetMs} ms`);

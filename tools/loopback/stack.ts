@@ -12,7 +12,19 @@ import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
 import { KUBERNETES_PATHS, REDIS_HA_FILES, RedisHaPaths, SCRIPT_ENV } from "../../components/redis/haConfig";
 import type { K8sObject } from "../../policy/lib/k8s";
 import { Amalgam8Instance, amalgam8ServiceOfImage, startAmalgam8 } from "./amalgam8";
-import { Endpoint, ManagedProcess, WaitAborted, freePorts, launch, makeTempDir, removeTempDir, sleep, tailFile, waitFor } from "./process";
+import {
+    Endpoint,
+    ManagedProcess,
+    WaitAborted,
+    freePorts,
+    launch,
+    makeTempDir,
+    podShell,
+    removeTempDir,
+    sleep,
+    tailFile,
+    waitFor,
+} from "./process";
 import { Amalgam8Service, Amalgam8Variant, PREREQUISITES, requirePrerequisites } from "./prerequisites";
 import { command } from "./redisClient";
 import { RedisHaCluster } from "./redisCluster";
@@ -161,7 +173,7 @@ async function startStandalone(stack: RenderedStack, statefulSet: K8sObject): Pr
         `redis (standalone): ${[...mounts.keys()].join(", ")} mounted from temp dirs (ConfigMap files, Secret items, the data volume)`,
     ];
     return startOneNode({ mode: "standalone", dir, port, password, substitutions }, async (log) => {
-        const init = launch("redis-standalone/init", "sh", [path.join(paths.templateDir, REDIS_HA_FILES.init), "redis"], {
+        const init = launch("redis-standalone/init", ...podShell(path.join(paths.templateDir, REDIS_HA_FILES.init), "redis"), {
             env,
             logFile: log,
         }).process;

@@ -9,7 +9,7 @@ import { launcherFor, toStructJs } from "../../tools/check/packRunner";
 import { exitCode, renderJson, renderText } from "../../tools/check/report";
 import { cliUrns, loadManifests, unwrapSecrets, withObject } from "../../tools/check/resources";
 import { validateSchema } from "../../tools/check/schema";
-import { GOOD, REPO } from "./helpers";
+import { GOOD, REPO, TRANSPILE_CACHE } from "./helpers";
 
 describe("check argument parsing", () => {
     it("accepts --flag value and --flag=value", () => {
@@ -281,6 +281,30 @@ describe("manifest input", () => {
                 `ConfigMap a/same is defined twice: ${path.join(dir, "a.yaml")} document 2 and ` +
                 `${path.join(dir, "b.yaml")} document 1 item 2`,
         });
+    });
+});
+
+describe("transpile cache", () => {
+    const cacheDir = path.join(REPO, "node_modules", ".cache", "a8-transpile");
+    const entries = () => new Set(fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir) : []);
+    let tmp: string;
+    let added: string[] = [];
+    beforeEach(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), "transpile-"))));
+    afterEach(() => {
+        for (const name of added) fs.rmSync(path.join(cacheDir, name), { force: true });
+        fs.rmSync(tmp, { recursive: true, force: true });
+    });
+
+    it("runs the edited source, and keeps one entry per file however often it changes", () => {
+        const file = path.join(tmp, "probe.ts");
+        const before = entries();
+        for (const version of [1, 2, 3]) {
+            fs.writeFileSync(file, `const version: number = ${version};\nconsole.log(version);\n`);
+            const r = spawnSync(process.execPath, ["-r", TRANSPILE_CACHE, file], { encoding: "utf8", timeout: 60_000 });
+            assert.strictEqual(r.stdout.trim(), String(version), r.stderr);
+            added = [...entries()].filter((name) => !before.has(name));
+            assert.strictEqual(added.length, 1, `cache entries of the probe after version ${version}: ${added.join(", ")}`);
+        }
     });
 });
 

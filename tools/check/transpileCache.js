@@ -3,8 +3,10 @@
  * `ts-node --transpile-only` does (typescript's transpileModule with the root tsconfig's
  * compilerOptions), but keeps each output under node_modules/.cache, keyed by a hash of the source,
  * the options and the TypeScript version. A run whose files are all cached never loads the
- * compiler, which is most of what `npm run check` would otherwise spend. Plain JavaScript because
- * it must run before anything can load TypeScript.
+ * compiler, which is most of what `npm run check` would otherwise spend. Each entry's name starts
+ * with a hash of its file's path, and a new entry replaces the file's older ones, so the cache holds
+ * one entry per file however often the code changes. Plain JavaScript because it must run before
+ * anything can load TypeScript.
  */
 "use strict";
 const crypto = require("crypto");
@@ -35,10 +37,28 @@ function transpile(source, filename) {
     return out.outputText;
 }
 
+const ENTRY = /^[0-9a-f]{16}-[0-9a-f]{64}\.js$/;
+
+/** A write in progress is this young at most; an older temporary file was left by a killed run. */
+const TMP_MAX_AGE_MS = 60_000;
+
+/** Removes the file's other entries (older sources or options) and anything not named as an entry. */
+function pruneStale(fileKey, entry) {
+    for (const name of fs.readdirSync(cacheDir)) {
+        const file = path.join(cacheDir, name);
+        const stale = name.endsWith(".tmp")
+            ? Date.now() - fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs > TMP_MAX_AGE_MS
+            : name !== entry && (name.startsWith(`${fileKey}-`) || !ENTRY.test(name));
+        if (stale) fs.rmSync(file, { force: true });
+    }
+}
+
 function load(module, filename) {
     const source = fs.readFileSync(filename, "utf8");
+    const fileKey = crypto.createHash("sha256").update(path.relative(root, filename)).digest("hex").slice(0, 16);
     const key = crypto.createHash("sha256").update(optionsKey).update("\0").update(source).digest("hex");
-    const cached = path.join(cacheDir, `${key}.js`);
+    const entry = `${fileKey}-${key}.js`;
+    const cached = path.join(cacheDir, entry);
     let code;
     try {
         code = fs.readFileSync(cached, "utf8");
@@ -50,6 +70,7 @@ function load(module, filename) {
             const tmp = `${cached}.${process.pid}.tmp`;
             fs.writeFileSync(tmp, code);
             fs.renameSync(tmp, cached);
+            pruneStale(fileKey, entry);
         } catch {
             // A read-only tree still runs, just without the cache.
         }

@@ -7,7 +7,8 @@ import { parseArgs } from "../../tools/check/args";
 import { REDACTED, redact, relativePath, renderObject, writeObjects } from "../../tools/check/out";
 import { launcherFor, toStructJs } from "../../tools/check/packRunner";
 import { exitCode, renderJson, renderText } from "../../tools/check/report";
-import { cliUrns, loadManifests, unwrapSecrets, withObject } from "../../tools/check/resources";
+import { loadManifests, unwrapSecrets, withObject } from "../../tools/check/resources";
+import { withEngineUrns } from "../../tools/program/engineUrns";
 import { validateSchema } from "../../tools/check/schema";
 import { GOOD, REPO, TRANSPILE_CACHE } from "./helpers";
 
@@ -170,24 +171,24 @@ describe("report and protocol helpers", () => {
 describe("URNs as the Pulumi CLI shows them", () => {
     const p = "urn:pulumi:prod::proj::";
     it("spells out every ancestor component in the type chain, from mock-monitor URNs", () => {
-        // The mock monitor names only the nearest parent type; children name themselves after their parent.
+        // The mock monitor names only the nearest parent type; the runner records each real parent.
+        const resource = (urn: string, parent?: string) => {
+            const [, , chain, name] = urn.split("::");
+            const type = chain.split("$").pop() as string;
+            return { urn, type, name, custom: !type.startsWith("a:"), inputs: {}, aliases: [], ...(parent ? { parent } : {}) };
+        };
+        const outer = `${p}a:index:Outer::app`;
+        const mid = `${p}a:index:Outer$a:index:Mid::app-db`;
+        const inner = `${p}a:index:Mid$a:index:Inner::app-db-ha`;
         const recorded = [
-            { urn: `${p}a:index:Outer::app`, type: "a:index:Outer", name: "app" },
-            { urn: `${p}a:index:Outer$a:index:Mid::app-db`, type: "a:index:Mid", name: "app-db", parent: `${p}a:index:Outer::app` },
-            { urn: `${p}a:index:Mid$a:index:Inner::app-db-ha`, type: "a:index:Inner", name: "app-db-ha" },
-            {
-                urn: `${p}a:index:Inner$kubernetes:apps/v1:StatefulSet::app-db-ha-nodes`,
-                type: "kubernetes:apps/v1:StatefulSet",
-                name: "app-db-ha-nodes",
-            },
-            {
-                urn: `${p}a:index:Mid$random:index/randomPassword:RandomPassword::app-db-password`,
-                type: "random:index/randomPassword:RandomPassword",
-                name: "app-db-password",
-            },
-            { urn: `${p}kubernetes:core/v1:Namespace::ns`, type: "kubernetes:core/v1:Namespace", name: "ns" },
+            resource(outer),
+            resource(mid, outer),
+            resource(inner, mid),
+            resource(`${p}a:index:Inner$kubernetes:apps/v1:StatefulSet::app-db-ha-nodes`, inner),
+            resource(`${p}a:index:Mid$random:index/randomPassword:RandomPassword::app-db-password`, mid),
+            resource(`${p}kubernetes:core/v1:Namespace::ns`),
         ];
-        const out = cliUrns(recorded);
+        const out = withEngineUrns(recorded);
         assert.deepStrictEqual(
             out.map((r) => r.urn),
             [

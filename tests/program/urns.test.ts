@@ -15,7 +15,8 @@ import { STACK_KEY_SOURCES, StackField, stackKeyOf } from "../../policy/lib/stac
 import { RecordedResource, runProgram } from "../../tools/program/runProgram";
 import { REPO_ROOT } from "../../tools/repoRoot";
 import { listStacks, loadStackConfig } from "../../tools/program/stackConfig";
-import { EngineIdentity, UrnPins, currentUrns, engineIdentities, releasedUrnProblems, urnChanges } from "./urns";
+import { EngineIdentity, engineIdentities } from "../../tools/program/engineUrns";
+import { UrnPins, currentUrns, releasedUrnProblems, urnChanges } from "./urns";
 
 const PINS_FILE = path.join(__dirname, "resource-urns.json");
 const RELEASED_FILE = path.join(__dirname, "released-urns.json");

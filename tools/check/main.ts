@@ -9,7 +9,7 @@ import { ownedFiles, writeObjects } from "./out";
 import { Diagnostic, PolicyPackProcess } from "./packRunner";
 import { PolicyConfigFile, choosePolicyConfig, loadPolicyConfigFile, relaxAdvice, resolvePolicySettings } from "./policyConfig";
 import { CheckReport, ResourceRow, SchemaError, Violation, exitCode, renderJson, renderText } from "./report";
-import { CheckResource, STDIN, cliUrns, loadManifests, withObject } from "./resources";
+import { CheckResource, STDIN, loadManifests, withObject } from "./resources";
 import { K8sObject } from "../../policy/lib/k8s";
 import { validateSchema } from "./schema";
 import { REPO_ROOT } from "../repoRoot";
@@ -30,6 +30,7 @@ async function programResources(args: CheckArgs): Promise<{ title: string; load:
     // Loaded on demand: the program runtime (@pulumi/pulumi) is not needed for manifests.
     const { loadStackConfig } = await import("../program/stackConfig");
     const { runProgram } = await import("../program/runProgram");
+    const { withEngineUrns } = await import("../program/engineUrns");
     const projectDir = path.resolve(args.projectDir ?? REPO_ROOT);
     const config = loadStackConfig(projectDir, args.stack!);
     return {
@@ -42,7 +43,7 @@ async function programResources(args: CheckArgs): Promise<{ title: string; load:
             console.info = console.error;
             try {
                 const run = await runProgram(config);
-                return cliUrns(run.resources).map((r) =>
+                return withEngineUrns(run.resources).map((r) =>
                     withObject({
                         urn: r.urn,
                         type: r.type,

@@ -136,46 +136,6 @@ function readText(file: string): string {
 }
 
 /**
- * The URN the Pulumi CLI shows: the type chain names every ancestor component
- * (`urn:pulumi:<stack>::<project>::<parentType>$<parentType>$<type>::<name>`), where the mock
- * monitor records only the nearest one. A resource's parent is its recorded `parent`, else the
- * resource of the nearest type in its URN whose name prefixes its own (components name their
- * children `<component name>-...`), the longest such name winning.
- */
-export function cliUrns<R extends { urn: string; type: string; name: string; parent?: string }>(resources: R[]): R[] {
-    const byUrn = new Map(resources.map((r) => [r.urn, r]));
-    const parentOf = (r: R): R | undefined => {
-        if (r.parent && byUrn.has(r.parent)) return byUrn.get(r.parent);
-        const chain = (r.urn.split("::")[2] ?? "").split("$");
-        if (chain.length < 2) return undefined;
-        const parentType = chain[chain.length - 2];
-        let best: R | undefined;
-        for (const c of resources) {
-            if (c !== r && c.type === parentType && r.name.startsWith(c.name) && (!best || c.name.length > best.name.length)) best = c;
-        }
-        return best;
-    };
-    const chains = new Map<string, string>();
-    const chainOf = (r: R, depth = 0): string => {
-        const known = chains.get(r.urn);
-        if (known !== undefined) return known;
-        const parent = depth < 100 ? parentOf(r) : undefined;
-        const recorded = r.urn.split("::")[2] ?? r.type;
-        const chain = parent ? `${chainOf(parent, depth + 1)}$${r.type}` : recorded;
-        chains.set(r.urn, chain);
-        return chain;
-    };
-    const rewrite = (r: R): string => {
-        const parts = r.urn.split("::");
-        return parts.length < 4 ? r.urn : [parts[0], parts[1], chainOf(r), parts.slice(3).join("::")].join("::");
-    };
-    return resources.map((r) => {
-        const parent = parentOf(r);
-        return { ...r, urn: rewrite(r), ...(parent ? { parent: rewrite(parent) } : {}) };
-    });
-}
-
-/**
  * Reads manifests (`-` for standard input); every document must be a Kubernetes object (a `List`
  * is expanded) and there must be at least one.
  */

@@ -10,11 +10,17 @@ import { REPO_ROOT } from "../repoRoot";
 
 const README = path.join(REPO_ROOT, "README.md");
 
-const before = fs.readFileSync(README, "utf8");
-const after = withConfigurationTable(before);
-if (after === before) {
-    process.stdout.write("README.md's configuration table is up to date\n");
-} else {
-    fs.writeFileSync(README, after);
-    process.stdout.write("rewrote README.md's configuration table\n");
+try {
+    const before = fs.readFileSync(README, "utf8");
+    const after = withConfigurationTable(before);
+    if (after === before) {
+        process.stdout.write("README.md's configuration table is up to date\n");
+    } else {
+        fs.writeFileSync(README, after);
+        process.stdout.write("rewrote README.md's configuration table\n");
+    }
+} catch (e) {
+    // A README without the table's marker lines is left untouched.
+    process.stderr.write(`docs:config: ${(e as Error).message}\n`);
+    process.exitCode = 2;
 }

@@ -19,7 +19,7 @@ export const REDIS_PASSWORD_RULE = {
     charset: `A-Za-z0-9${SYMBOLS}`,
     symbols: SYMBOLS,
     charsetText: `letters, digits and ${SYMBOLS}`,
-    /** Hard to guess; the generated password has 32 letters and digits. */
+    /** Hard to guess; the generated password is longer (SECRETS in schema.ts). */
     minLength: 16,
     /** Why the characters are limited, for messages. */
     reason: "it is substituted into Redis, Sentinel and HAProxy configuration",

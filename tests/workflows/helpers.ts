@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { validateWorkflow, ValidationError } from "@action-validator/core";
+import { shippedStacks } from "../../tools/program/stackConfig";
 
 export const repoRoot = path.join(__dirname, "..", "..");
 export const workflowsDir = path.join(repoRoot, ".github", "workflows");
@@ -109,14 +110,8 @@ export function environmentName(job: Job): string | undefined {
     return typeof job.environment === "string" ? job.environment : job.environment.name;
 }
 
-/** Stacks defined in the repository: one `Pulumi.<stack>.yaml` per stack. */
-export function repoStacks(): string[] {
-    return fs
-        .readdirSync(repoRoot)
-        .map((f) => /^Pulumi\.([^.]+)\.ya?ml$/.exec(f)?.[1])
-        .filter((s): s is string => s !== undefined)
-        .sort();
-}
+/** The stacks the repository ships (tracked stack files); a user's own stack has no workflow job. */
+export const repoStacks = (): string[] => shippedStacks(repoRoot);
 
 export const sorted = (values: Iterable<string>): string[] => [...values].sort();
 

@@ -75,7 +75,14 @@ if [ -z "$source_arg" ]; then
     source_arg=$default_source
 fi
 [ -e "$source_arg" ] || { echo "error: source '$source_arg' does not exist (a .tar.gz or a directory)" >&2; exit 2; }
-command -v go >/dev/null 2>&1 || { echo "error: 'go' not found: install Debian package golang-go" >&2; exit 2; }
+# Amalgam8 v1.1.0 is GOPATH-mode code whose vendored ugorji codec panics at start-up when built with
+# Go 1.20 or newer ("encoding alphabet includes duplicate symbols"): build it with Debian's Go 1.19.
+go=${AMALGAM8_GO:-/usr/lib/go/bin/go}
+[ -x "$go" ] || { echo "error: Debian's Go not found at $go: install Debian package golang-go (or set AMALGAM8_GO to a Go 1.19 binary)" >&2; exit 2; }
+case "$("$go" env GOVERSION)" in
+    go1.1[0-9]|go1.1[0-9].*) ;;
+    *) echo "error: $go is $("$go" env GOVERSION); Amalgam8 v1.1.0 needs Go 1.19 or older (Debian package golang-go)" >&2; exit 2 ;;
+esac
 
 # Where the amalgam8 repository root sits inside a directory source.
 repo_in_dir() {
@@ -99,7 +106,7 @@ inputs_hash() {
         fi
         for p in ${patches[@]+"${patches[@]}"}; do basename "$p"; sha256sum < "$p"; done
         sha256sum < "$0"
-        go version
+        "$go" version
     } | sha256sum | cut -d' ' -f1
 }
 
@@ -149,8 +156,8 @@ echo "amalgam8 $variant: building (first build on a bare machine takes 2-4 minut
     cd "$repo"
     # Static like the images (FROM scratch: no libc to link against).
     export GOPATH="$gopath" GO111MODULE=off GOFLAGS='' CGO_ENABLED=0
-    go build -trimpath -ldflags '-s -w' -o "$staging/controller/a8controller" ./cmd/controller
-    go build -trimpath -ldflags '-s -w' -o "$staging/registry/a8registry" ./cmd/registry
+    "$go" build -trimpath -ldflags '-s -w' -o "$staging/controller/a8controller" ./cmd/controller
+    "$go" build -trimpath -ldflags '-s -w' -o "$staging/registry/a8registry" ./cmd/registry
 )
 # The files each image copies beside its binary.
 cp "$repo/pkg/api/rules-schema.json" "$staging/controller/rules-schema.json"

@@ -91,7 +91,7 @@ export const PREREQUISITES = {
     bwrap: debianBinary("bwrap"),
     setpriv: debianBinary("setpriv"),
     nsenter: debianBinary("nsenter"),
-    go: debianBinary("go"),
+    go: debianBinary("/usr/lib/go/bin/go"),
     root: {
         name: "root (bwrap and setpriv switch to the rendered uid/gid and mount namespaces)",
         provider: "running the tests as root, e.g. sudo -E npm test",

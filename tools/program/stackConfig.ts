@@ -5,6 +5,7 @@
  * Every key must be one something reads (the project's, `kubernetes:`, `pulumi:`) and sit under
  * `config:`; anything else is bad input naming the file and the key.
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
@@ -46,13 +47,27 @@ function isObject(value: unknown): value is Record<string, unknown> {
     return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+const stackOfFile = (file: string): string | undefined => /^Pulumi\.([^.]+)\.ya?ml$/.exec(file)?.[1];
+
 /** The stacks that have a `Pulumi.<stack>.yaml` in the project folder. */
 export function listStacks(projectDir: string): string[] {
     return fs
         .readdirSync(projectDir)
-        .map((f) => /^Pulumi\.([^.]+)\.ya?ml$/.exec(f)?.[1])
+        .map(stackOfFile)
         .filter((s): s is string => s !== undefined)
         .sort();
+}
+
+/**
+ * The stacks the project ships: stack files that git tracks. A user's own stack file (untracked)
+ * is a stack like any other for `check` and the CLI, but pins and workflows describe only these.
+ * Outside a git checkout (an unpacked release), every stack file counts.
+ */
+export function shippedStacks(projectDir: string): string[] {
+    const tracked = spawnSync("git", ["ls-files", "--", "Pulumi.*.yaml", "Pulumi.*.yml"], { cwd: projectDir, encoding: "utf8" });
+    if (tracked.status !== 0) return listStacks(projectDir);
+    const stacks = new Set(tracked.stdout.split("\n").map(stackOfFile));
+    return listStacks(projectDir).filter((s) => stacks.has(s));
 }
 
 export function loadStackConfig(projectDir: string, stack: string): StackConfig {

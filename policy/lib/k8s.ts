@@ -69,7 +69,20 @@ export function asK8sObject(type: string, props: Record<string, any> | undefined
     if (!gvk || !props || typeof props !== "object") {
         return undefined;
     }
-    return { ...props, apiVersion: props.apiVersion ?? gvk.apiVersion, kind: props.kind ?? gvk.kind };
+    // Each field is read only when a rule reads it: during a preview the pack's proxy throws for an
+    // unknown value (a generated Secret's data), and copying every field here would turn every policy
+    // of that object into a "cannot run during preview" advisory.
+    const obj: Record<string, any> = {};
+    for (const key of Object.keys(props)) {
+        Object.defineProperty(obj, key, { get: () => props[key], enumerable: true, configurable: true });
+    }
+    for (const [key, value] of [
+        ["apiVersion", props.apiVersion ?? gvk.apiVersion],
+        ["kind", props.kind ?? gvk.kind],
+    ] as const) {
+        Object.defineProperty(obj, key, { value, enumerable: true, configurable: true, writable: true });
+    }
+    return obj as K8sObject;
 }
 
 export function kindOf(obj: K8sObject): string {

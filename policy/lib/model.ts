@@ -20,6 +20,20 @@ import { REPLICATED_KINDS } from "./kinds";
 import { LabelSelector, matchesLabelSelector, matchesMapSelector } from "./selector";
 import { RedisRole, podRedisRole } from "./redis";
 import { A8Role, a8RoleOf } from "./amalgam8";
+import { UnknownValueError } from "@pulumi/policy";
+
+/**
+ * Reads a field that a preview may not know yet (a Secret's generated data): undefined then, where
+ * the pack's proxy would throw and turn the whole policy into a "cannot run during preview" advisory.
+ */
+function ifKnown<T>(read: () => T): T | undefined {
+    try {
+        return read();
+    } catch (e) {
+        if (e instanceof UnknownValueError) return undefined;
+        throw e;
+    }
+}
 
 /** What the model needs from a resource (a CrossGuard PolicyResource fits). */
 export interface ResourceLike {
@@ -225,7 +239,7 @@ export class StackModel {
                 }
             }
             const each = (field: "data" | "stringData", decode: boolean) => {
-                const data = owner.obj[field];
+                const data = ifKnown(() => owner.obj[field]);
                 if (!data || typeof data !== "object") {
                     return;
                 }
@@ -264,7 +278,8 @@ export class StackModel {
             }
             if (ef?.secretRef?.name) {
                 const s = this.find("Secret", w.namespace, ef.secretRef.name);
-                for (const k of [...Object.keys(s?.obj.data ?? {}), ...Object.keys(s?.obj.stringData ?? {})]) {
+                const keys = (field: "data" | "stringData") => ifKnown(() => Object.keys(s?.obj[field] ?? {})) ?? [];
+                for (const k of [...keys("data"), ...keys("stringData")]) {
                     env.set(prefix + k, { source: "secret", secretName: ef.secretRef.name, key: k });
                 }
             }

@@ -311,3 +311,25 @@ describe("resource rules skipping an object", () => {
         assert.ok((new Error("later").stack ?? "").split("\n").length > 1);
     });
 });
+
+describe("asK8sObject under the pack's unknown-checking proxy (a preview with a generated Secret)", () => {
+    // The proxy and its sentinels are internal to @pulumi/policy: what its server hands every policy.
+    const proxy: { unknownCheckingProxy: (o: object) => any; unknownObjectValue: unknown } = require("@pulumi/policy/proxy");
+    const secret = proxy.unknownCheckingProxy({
+        metadata: { name: "redis-auth", namespace: "amalgam8" },
+        type: "Opaque",
+        stringData: proxy.unknownObjectValue,
+    });
+
+    it("reads the known fields and throws only when a rule reads the unknown one", () => {
+        const obj = asK8sObject("kubernetes:core/v1:Secret", secret)!;
+        assert.strictEqual(obj.kind, "Secret");
+        assert.strictEqual(obj.apiVersion, "v1");
+        assert.strictEqual(obj.metadata?.name, "redis-auth");
+        assert.ok(Object.keys(obj).includes("stringData"));
+        assert.throws(
+            () => obj.stringData,
+            (e: Error) => e.constructor.name === "UnknownValueError",
+        );
+    });
+});

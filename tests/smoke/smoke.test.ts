@@ -126,14 +126,19 @@ describe("npm run smoke against the real services on loopback", function () {
                 planes.push(plane);
                 const controller = plane.controllers[0];
                 const registry = plane.registries[0];
-                // Polled faster than the readiness probe's period: the tests only need the APIs up.
+                // Polled faster than the readiness probe's period: the tests only need the APIs up. Each
+                // request has its own deadline, so one that hangs cannot outlast the wait.
                 await Promise.all([
                     waitFor(
                         "the controller to answer /health",
                         20_000,
-                        async () => (await fetch(`${controller.url}/health`)).status === 200,
+                        async () => (await fetch(`${controller.url}/health`, { signal: AbortSignal.timeout(2_000) })).status === 200,
                     ),
-                    waitFor("the registry to answer /uptime", 20_000, async () => (await fetch(`${registry.url}/uptime`)).status === 200),
+                    waitFor(
+                        "the registry to answer /uptime",
+                        20_000,
+                        async () => (await fetch(`${registry.url}/uptime`, { signal: AbortSignal.timeout(2_000) })).status === 200,
+                    ),
                 ]);
                 return { controller, registry, token: plane.target.token };
             }),

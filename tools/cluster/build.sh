@@ -8,7 +8,7 @@
 #
 # Output: $A8_CLUSTER_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/a8-control-plane/cluster)/<hash>/
 #   bin/          pulumi, pulumi-language-nodejs, etcd, kube-apiserver, kube-controller-manager,
-#                 kube-scheduler, kubectl (for PATH)
+#                 kube-scheduler, kubectl, kubelet-streams (for PATH)
 #   providers/    the two provider binaries (kept off PATH: the CLI would prefer them to its plugins)
 #   pulumi-home/  a PULUMI_HOME whose plugins/ holds resource-kubernetes and resource-random at the
 #                 versions that node_modules/@pulumi/{kubernetes,random} ask for
@@ -87,7 +87,7 @@ kube_version="-X k8s.io/component-base/version.gitVersion=$kubernetes_version -X
 kube_version="$kube_version -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
 kube_version="$kube_version -X k8s.io/client-go/pkg/version.gitVersion=$kubernetes_version"
 build kubernetes "$kube_version" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl ./cmd/kubelet-streams
 
 mkdir -p "$staging/pulumi-home"
 for plugin in "kubernetes $kubernetes_plugin" "random $random_plugin"; do

@@ -2,7 +2,7 @@
  * The real Pulumi CLI, as `npm run build:cluster` builds it, run on a copy of the project with a
  * local file backend: the user's checkout (its stack files above all) is never written to.
  */
-import { execFile } from "child_process";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -14,7 +14,7 @@ export const CLUSTER_BIN = path.join(CLUSTER_TOOLS, "bin");
 const PLUGINS = path.join(CLUSTER_TOOLS, "pulumi-home", "plugins");
 
 /** What the program needs of the checkout to run (it shares the image-reference parser with the pack). */
-const PROJECT_ENTRIES = ["Pulumi.yaml", "index.ts", "components", "policy", "package.json", "tsconfig.json"];
+export const PROJECT_ENTRIES = ["Pulumi.yaml", "index.ts", "components", "policy", "package.json", "tsconfig.json"];
 
 export interface CliResult {
     readonly code: number;
@@ -25,8 +25,15 @@ export interface CliResult {
 export interface PulumiProject {
     /** The copy of the project that the CLI runs in. */
     readonly dir: string;
+    /** The environment the CLI runs with (PATH with the cluster tools, backend, home): for other tools that run pulumi. */
+    readonly env: NodeJS.ProcessEnv;
     /** Runs `pulumi <args>` in the copy; resolves with the exit code, never throws for a non-zero one. */
     run(args: readonly string[], opts?: { timeoutMs?: number; env?: Record<string, string> }): Promise<CliResult>;
+    /**
+     * Replaces the project's files by those of `source` (another checkout of the project: an
+     * upgrade) and the stack files by `stackFiles`, keeping the encryption salt each stack has.
+     */
+    useSource(source: string, stackFiles: Record<string, string>): void;
     /** Removes the copy, the backend and the CLI's home. */
     remove(): void;
 }
@@ -41,11 +48,54 @@ export function missingClusterTools(): string | undefined {
     return undefined;
 }
 
+const DEFAULT_TIMEOUT_MS = 300_000;
+const KILL_GRACE_MS = 5_000;
+
+/**
+ * Runs the CLI in a process group of its own: on a timeout the whole group (the language host, the
+ * program, the providers, the pack) gets SIGTERM, then SIGKILL, so nothing outlives the test.
+ */
+function runCli(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<CliResult> {
+    return new Promise((resolve) => {
+        const child = spawn(path.resolve(CLUSTER_BIN, "pulumi"), args, { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        const signalGroup = (signal: NodeJS.Signals): void => {
+            try {
+                process.kill(-(child.pid as number), signal);
+            } catch {
+                // the group is gone already
+            }
+        };
+        let timedOut = false;
+        let killTimer: NodeJS.Timeout | undefined;
+        const timer = setTimeout(() => {
+            timedOut = true;
+            signalGroup("SIGTERM");
+            killTimer = setTimeout(() => signalGroup("SIGKILL"), KILL_GRACE_MS);
+        }, timeoutMs);
+        child.once("error", (e) => {
+            clearTimeout(timer);
+            resolve({ code: 127, stdout, stderr: `${stderr}\npulumi did not start: ${e.message}` });
+        });
+        child.once("close", (code) => {
+            clearTimeout(timer);
+            if (killTimer) clearTimeout(killTimer);
+            // Anything of the group left behind (a provider that ignored SIGTERM) goes too.
+            signalGroup("SIGKILL");
+            const note = timedOut ? `\npulumi ${args[0]} did not finish within ${timeoutMs / 1000} s and was stopped` : "";
+            resolve({ code: code ?? 1, stdout, stderr: stderr + note });
+        });
+    });
+}
+
 /**
  * Copies the project (stack files given by `stackFiles`, name -> YAML text) into a temp folder and
  * returns a runner whose CLI uses a file backend and a home of its own, with build:cluster's plugins.
  */
-export function pulumiProject(stackFiles: Record<string, string>): PulumiProject {
+export function pulumiProject(stackFiles: Record<string, string>, source = REPO_ROOT): PulumiProject {
     const missing = missingClusterTools();
     if (missing) throw new Error(missing);
     const base = fs.mkdtempSync(path.join(os.tmpdir(), "a8-pulumi-"));
@@ -53,10 +103,23 @@ export function pulumiProject(stackFiles: Record<string, string>): PulumiProject
     const home = path.join(base, "home");
     const backend = path.join(base, "backend");
     for (const d of [dir, home, backend]) fs.mkdirSync(d);
-    for (const entry of PROJECT_ENTRIES) fs.cpSync(path.join(REPO_ROOT, entry), path.join(dir, entry), { recursive: true });
+    const copySource = (from: string): void => {
+        for (const entry of PROJECT_ENTRIES) {
+            fs.rmSync(path.join(dir, entry), { recursive: true, force: true });
+            fs.cpSync(path.join(from, entry), path.join(dir, entry), { recursive: true });
+        }
+    };
+    const writeStackFiles = (files: Record<string, string>): void => {
+        for (const [stack, yaml] of Object.entries(files)) {
+            const file = path.join(dir, `Pulumi.${stack}.yaml`);
+            const salt = fs.existsSync(file) ? /^encryptionsalt: .*$/m.exec(fs.readFileSync(file, "utf8"))?.[0] : undefined;
+            fs.writeFileSync(file, salt ? `${salt}\n${yaml}` : yaml);
+        }
+    };
+    copySource(source);
     fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(dir, "node_modules"));
     fs.symlinkSync(path.resolve(PLUGINS), path.join(home, "plugins"));
-    for (const [stack, yaml] of Object.entries(stackFiles)) fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), yaml);
+    writeStackFiles(stackFiles);
 
     const env: NodeJS.ProcessEnv = {
         ...process.env,
@@ -74,18 +137,12 @@ export function pulumiProject(stackFiles: Record<string, string>): PulumiProject
     };
     return {
         dir,
-        run: (args, opts = {}) =>
-            new Promise((resolve) => {
-                execFile(
-                    path.resolve(CLUSTER_BIN, "pulumi"),
-                    [...args, "--non-interactive", "--color=never"],
-                    { cwd: dir, env: { ...env, ...opts.env }, timeout: opts.timeoutMs ?? 300_000, maxBuffer: 64 * 1024 * 1024 },
-                    (error, stdout, stderr) => {
-                        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-                        resolve({ code, stdout, stderr });
-                    },
-                );
-            }),
+        env,
+        run: (args, opts = {}) => runCli([...args, "--non-interactive", "--color=never"], dir, { ...env, ...opts.env }, opts.timeoutMs),
+        useSource: (from, files) => {
+            copySource(from);
+            writeStackFiles(files);
+        },
         remove: () => fs.rmSync(base, { recursive: true, force: true }),
     };
 }

@@ -39,7 +39,7 @@ import { ManagedProcess, WaitAborted, freePorts, launch, makeTempDir, removeTemp
 import { Route, readInfoFd, sandboxArgs, startRelay, volumeMounts } from "./sandbox";
 
 /** What each upstream image (docker/Dockerfile.<service>) provides beside the binary. */
-const IMAGE: Record<Amalgam8Service, { repository: string; tag: string; workdir: string; defaultApiPort: number }> = {
+export const AMALGAM8_IMAGES: Record<Amalgam8Service, { repository: string; tag: string; workdir: string; defaultApiPort: number }> = {
     controller: { repository: "amalgam8/a8-controller", tag: "1.1.0", workdir: "/opt/a8controller", defaultApiPort: 8080 },
     registry: { repository: "amalgam8/a8-registry", tag: "1.1.0", workdir: "/opt/a8registry", defaultApiPort: 8080 },
 };
@@ -47,7 +47,9 @@ const IMAGE: Record<Amalgam8Service, { repository: string; tag: string; workdir:
 /** Which service an image runs (any registry prefix), or undefined for another image. */
 export function amalgam8ServiceOfImage(image: string | undefined): Amalgam8Service | undefined {
     const repo = image?.replace(/[:@].*$/, "");
-    return (Object.keys(IMAGE) as Amalgam8Service[]).find((s) => repo === IMAGE[s].repository || repo?.endsWith(`/${IMAGE[s].repository}`));
+    return (Object.keys(AMALGAM8_IMAGES) as Amalgam8Service[]).find(
+        (s) => repo === AMALGAM8_IMAGES[s].repository || repo?.endsWith(`/${AMALGAM8_IMAGES[s].repository}`),
+    );
 }
 
 export interface Amalgam8Spec {
@@ -96,7 +98,7 @@ export interface Amalgam8Instance {
 export async function startAmalgam8(spec: Amalgam8Spec): Promise<Amalgam8Instance> {
     const variant = spec.variant ?? "upstream";
     requirePrerequisites([...CONFINEMENT_PREREQUISITES, ...amalgam8Prerequisites(variant)], "Running the Amalgam8 services on loopback");
-    const image = IMAGE[spec.service];
+    const image = AMALGAM8_IMAGES[spec.service];
     const { container, pod } = spec;
     const label = spec.label ?? spec.service;
     const expectedImage = `${image.repository}:${image.tag}`;

@@ -24,13 +24,22 @@ export interface Route {
     readonly connect: { host?: string; port?: number; path?: string };
 }
 
-/** Starts relay.js with `routes` (inside the network namespace of `netnsOfPid` when given) and waits until it listens. */
-export async function startRelay(name: string, routes: readonly Route[], logFile: string, netnsOfPid?: number): Promise<ManagedProcess> {
+/**
+ * Starts relay.js with `routes` and waits until it listens: inside the network namespace of a
+ * process (`netns` a pid) or a named one (`netns` its path) when given.
+ */
+export async function startRelay(
+    name: string,
+    routes: readonly Route[],
+    logFile: string,
+    netns?: number | string,
+): Promise<ManagedProcess> {
     const node = process.execPath;
+    const nsFile = typeof netns === "number" ? `/proc/${netns}/ns/net` : netns;
     const [cmd, args] =
-        netnsOfPid === undefined
+        nsFile === undefined
             ? [node, [RELAY_SCRIPT, JSON.stringify(routes)]]
-            : ["nsenter", [`--net=/proc/${netnsOfPid}/ns/net`, "--", node, RELAY_SCRIPT, JSON.stringify(routes)]];
+            : ["nsenter", [`--net=${nsFile}`, "--", node, RELAY_SCRIPT, JSON.stringify(routes)]];
     const fd = fs.openSync(logFile, "a");
     let child;
     try {
@@ -80,6 +89,34 @@ export interface ImageLayout {
     readonly entrypoint: string;
 }
 
+/** bwrap arguments that give the sandbox this machine's /usr (and the merged-/usr links) read-only. */
+export function systemBinds(): string[] {
+    const args = ["--ro-bind", "/usr", "/usr"];
+    for (const dir of ["/lib", "/lib64", "/bin"]) {
+        // Debian's merged /usr: these are symlinks into /usr; setpriv needs its loader and libraries.
+        if (!fs.existsSync(dir)) continue;
+        if (fs.lstatSync(dir).isSymbolicLink()) args.push("--symlink", fs.readlinkSync(dir), dir);
+        else args.push("--ro-bind", dir, dir);
+    }
+    return args;
+}
+
+/** The setpriv command (bwrap's direct child) that applies a container's confinement, up to `--`. */
+export function setprivArgs(confinement: Confinement): string[] {
+    const caps =
+        confinement.capabilities.length === 0 ? "-all" : ["-all", ...confinement.capabilities.map((x) => `+${x.toLowerCase()}`)].join(",");
+    return [
+        "/usr/bin/setpriv",
+        `--reuid=${confinement.uid}`,
+        `--regid=${confinement.gid}`,
+        ...(confinement.groups.length > 0 ? [`--groups=${confinement.groups.join(",")}`] : ["--clear-groups"]),
+        "--inh-caps=-all",
+        `--bounding-set=${caps}`,
+        ...(confinement.noNewPrivs ? ["--no-new-privs"] : []),
+        "--",
+    ];
+}
+
 /** bwrap + setpriv arguments for an image laid out in `layoutDir` on this machine. */
 export function sandboxArgs(
     image: ImageLayout,
@@ -89,13 +126,7 @@ export function sandboxArgs(
     container: IContainer,
 ): string[] {
     const args = ["--die-with-parent", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--hostname", container.name];
-    args.push("--ro-bind", "/usr", "/usr");
-    for (const dir of ["/lib", "/lib64", "/bin"]) {
-        // Debian's merged /usr: these are symlinks into /usr; setpriv needs its loader and libraries.
-        if (!fs.existsSync(dir)) continue;
-        if (fs.lstatSync(dir).isSymbolicLink()) args.push("--symlink", fs.readlinkSync(dir), dir);
-        else args.push("--ro-bind", dir, dir);
-    }
+    args.push(...systemBinds());
     args.push(
         "--proc",
         "/proc",
@@ -111,18 +142,7 @@ export function sandboxArgs(
     args.push("--chdir", container.workingDir ?? image.workdir);
     if (confinement.readOnlyRoot) args.push("--remount-ro", "/");
     args.push("--info-fd", "3");
-    const caps =
-        confinement.capabilities.length === 0 ? "-all" : ["-all", ...confinement.capabilities.map((x) => `+${x.toLowerCase()}`)].join(",");
-    args.push(
-        "/usr/bin/setpriv",
-        `--reuid=${confinement.uid}`,
-        `--regid=${confinement.gid}`,
-        ...(confinement.groups.length > 0 ? [`--groups=${confinement.groups.join(",")}`] : ["--clear-groups"]),
-        "--inh-caps=-all",
-        `--bounding-set=${caps}`,
-        ...(confinement.noNewPrivs ? ["--no-new-privs"] : []),
-        "--",
-    );
+    args.push(...setprivArgs(confinement));
     args.push(...(container.command ?? [image.entrypoint]), ...(container.args ?? []));
     return args;
 }

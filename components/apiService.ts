@@ -9,7 +9,7 @@ import {
     apiServiceEnv,
     serviceFqdn,
 } from "./amalgam8";
-import { AutoscalingSettings, LogLevel, ResourceSettings, ServiceType, imageVersion } from "./config";
+import { AutoscalingSettings, DEFAULTS, LogLevel, ResourceSettings, ServiceType, imageVersion } from "./config";
 import { selectorLabels, standardLabels } from "./kube/labels";
 import { isolatedPolicySpec } from "./kube/network";
 import { resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity, spreadConstraints } from "./kube/pod";
@@ -30,7 +30,7 @@ export interface ApiServiceArgs {
     readonly instance: string;
     /** Pinned image, `name:tag` or a digest. Plain: its tag becomes the version label. */
     readonly image: string;
-    /** Replicas when not autoscaled. Defaults to 2. */
+    /** Replicas when not autoscaled. Defaults to the stack setting's default (3). */
     readonly replicas?: pulumi.Input<number>;
     /** When set, an HPA owns the replica count and the Deployment leaves it unset. */
     readonly autoscaling?: AutoscalingSettings;
@@ -127,7 +127,7 @@ function apiServiceObjects(args: ApiServiceArgs): ApiServiceObjects {
 function workloadSpec(args: ApiServiceArgs, objects: ApiServiceObjects, serviceAccountName: pulumi.Input<string>): DeploymentSpec {
     const { profile } = args;
     return {
-        ...(args.autoscaling ? {} : { replicas: args.replicas ?? 2 }),
+        ...(args.autoscaling ? {} : { replicas: args.replicas ?? DEFAULTS[args.profile.kind].replicas }),
         selector: { matchLabels: objects.selector },
         // Surge first, never go below the desired count.
         strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },

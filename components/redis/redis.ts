@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { SecretKeyRef, StorageBinding, serviceFqdn } from "../amalgam8";
 import { RedisSettings, parseHostPort } from "../config";
+import { ipVersion } from "../hosts";
 import { SECRETS } from "../settings/schema";
 import { standardLabels } from "../kube/labels";
 import { singleValueSecret } from "../kube/secret";
@@ -114,6 +115,6 @@ export class Redis extends pulumi.ComponentResource {
 
 /** An IP address is allowed alone; a DNS name can resolve anywhere, so only the port is restricted. */
 function externalPeer(host: string): k8s.types.input.networking.v1.NetworkPolicyPeer {
-    const ipv4 = /^\d{1,3}(\.\d{1,3}){3}$/.test(host);
-    return { ipBlock: { cidr: ipv4 ? `${host}/32` : "0.0.0.0/0" } };
+    const version = ipVersion(host);
+    return { ipBlock: { cidr: version === 4 ? `${host}/32` : version === 6 ? `${host}/128` : "0.0.0.0/0" } };
 }

@@ -1,20 +1,16 @@
 /** Validation of Redis layouts: every problem at once, each message naming the field. */
+import { hostProblem, isIpLiteral } from "../hosts";
 import { MAX_HOLD_WITHOUT_MASTER_MS, RedisHaLayout, RedisHaPaths, RedisStandaloneLayout, majorityOf } from "./layout";
 
-const HOST_RE = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const IPV6_RE = /^[0-9A-Fa-f:.]+$/;
 const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
 const PATH_RE = /^\/[A-Za-z0-9._/-]*$/;
 const COMMAND_RE = /^[A-Z][A-Z0-9_|-]*$/;
 const BIND_RE = /^[A-Za-z0-9.:*\- ]+$/;
 
-export function isIpLiteral(host: string): boolean {
-    return IPV4_RE.test(host) || (host.includes(":") && IPV6_RE.test(host));
-}
+export { isIpLiteral };
 
 function isHost(host: string): boolean {
-    return isIpLiteral(host) || HOST_RE.test(host);
+    return hostProblem(host) === undefined;
 }
 
 function isPort(p: number): boolean {

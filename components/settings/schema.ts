@@ -3,6 +3,7 @@
  * (components/config.ts), DEFAULTS, the known keys, Pulumi.yaml's `config:` block and the README's
  * configuration table derive from this table. Pure.
  */
+import { hostProblem } from "../hosts";
 import { GroupSetting, TextSetting, choice, defaultOf, flag, group, image, integer, text } from "./kinds";
 import { REDIS_PASSWORD_RULE } from "./redisPassword";
 import {
@@ -230,7 +231,12 @@ export const SETTINGS = group<ControlPlaneSettings>(
                     mismatch: "is not host:port (e.g. my-redis.example.com:6379)",
                     allowed: "`host:port`",
                     unsetText: "none",
-                    rule: (a) => (parseHostPort(a) ? undefined : "has a port outside 1-65535"),
+                    rule: (a) => {
+                        const parsed = parseHostPort(a);
+                        if (!parsed) return "has a port outside 1-65535";
+                        const problem = hostProblem(parsed.host);
+                        return problem && `has host ${parsed.host}, which ${problem}`;
+                    },
                     description: "`external` only, and required there: the managed Redis primary endpoint",
                 }),
             },

@@ -36,9 +36,24 @@ export function sharedDeserialize(deserialize: Deserialize): Deserialize {
     return Object.assign(shared, { shared: true as const });
 }
 
-/** Installs it; a @pulumi/policy without that export runs as before, only slower. */
+/**
+ * The @pulumi/policy releases whose server was read for this (it calls the export at each use, and
+ * hands each policy its own proxy of the result): another release runs the pack unpatched.
+ */
+export const VERIFIED_POLICY_SDK = /^v?1\.21\./;
+/** `A8_POLICY_SPEED_PATCHES=off` runs the pack unpatched: the same verdicts, only slower. */
+export const SPEED_PATCHES_ENV = "A8_POLICY_SPEED_PATCHES";
+
+export function speedPatchesApply(sdkVersion: string | undefined, setting: string | undefined): boolean {
+    return setting !== "off" && typeof sdkVersion === "string" && VERIFIED_POLICY_SDK.test(sdkVersion);
+}
+
+/** Whether this process runs the pack's speed patches (this one and the stack model's cache in policy.ts). */
+export const SPEED_PATCHES: boolean = speedPatchesApply(require("@pulumi/policy/package.json").version, process.env[SPEED_PATCHES_ENV]);
+
+/** Installs it where it was verified and asked for; anywhere else the pack runs as before, only slower. */
 export function shareDeserializedInputs(): boolean {
-    if (typeof deserializeModule.deserializeProperties !== "function") return false;
+    if (!SPEED_PATCHES || typeof deserializeModule.deserializeProperties !== "function") return false;
     deserializeModule.deserializeProperties = sharedDeserialize(deserializeModule.deserializeProperties);
     return true;
 }

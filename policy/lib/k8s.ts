@@ -85,6 +85,28 @@ export function asK8sObject(type: string, props: Record<string, any> | undefined
     return obj as K8sObject;
 }
 
+/**
+ * Whether the program sets the field at `path` (e.g. spec.replicas), not only whether it has a value.
+ * A stack policy of a preview sees the live object of every resource the preview leaves alone: the
+ * API server's defaults and other controllers' writes (an HPA's scale) included. There the field
+ * managers say who set a field: a server-side applier (the Kubernetes provider) owns what it
+ * declared. An object without appliers is a planned one (or applied client-side): its values are
+ * what was declared.
+ */
+export function declaresField(obj: K8sObject, path: readonly string[]): boolean {
+    let value: any = obj;
+    for (const key of path) value = value?.[key];
+    if (value === undefined) return false;
+    const managers: unknown = obj.metadata?.managedFields;
+    const appliers = Array.isArray(managers) ? managers.filter((m) => m?.operation === "Apply") : [];
+    if (appliers.length === 0) return true;
+    return appliers.some((m) => {
+        let owned: any = m.fieldsV1;
+        for (const key of path) owned = owned?.[`f:${key}`];
+        return owned !== undefined;
+    });
+}
+
 export function kindOf(obj: K8sObject): string {
     return typeof obj.kind === "string" ? obj.kind : "";
 }

@@ -13,7 +13,7 @@ import {
 import { PolicyConfigJSONSchema } from "@pulumi/policy/schema";
 import { createHash } from "crypto";
 import { GroupVersionKind, K8sObject, asK8sObject, kindOf, nameOf, namespaceOf, parseTypeToken } from "./k8s";
-import { isSharedResult } from "./deserializeOnce";
+import { SPEED_PATCHES, isSharedResult } from "./deserializeOnce";
 import { Entry, ResourceLike, StackModel } from "./model";
 
 export interface CommonConfig {
@@ -141,6 +141,8 @@ function sameObjects(resources: readonly ResourceLike[], last: NonNullable<typeo
 }
 
 function stackModelOf(resources: ResourceLike[]): StackModel {
+    // Unpatched, each stack policy builds its own model, as the SDK's design has it.
+    if (!SPEED_PATCHES) return new StackModel(resources);
     if (lastModel && sameObjects(resources, lastModel)) {
         return lastModel.model;
     }

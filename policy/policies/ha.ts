@@ -5,6 +5,7 @@
 import { a8Storage } from "../lib/a8Storage";
 import { A8_STORAGE } from "../lib/amalgam8";
 import { allowedDisruptions, deploymentMaxUnavailable, statefulSetMaxUnavailable } from "../lib/disruption";
+import { declaresField } from "../lib/k8s";
 import { Workload } from "../lib/model";
 import { Rule, stackRule } from "../lib/policy";
 import { selectorProblems } from "../lib/selector";
@@ -341,7 +342,7 @@ export const hpaConsistency = stackRule<{ minReplicas: number }>({
                     h,
                 );
             }
-            if (target && target.obj.spec?.replicas !== undefined) {
+            if (target && declaresField(target.obj, ["spec", "replicas"])) {
                 report(
                     `${target.ref} sets spec.replicas while ${h.ref} scales it: every update resets the replica count. Leave ` +
                         `spec.replicas unset when autoscaling.`,

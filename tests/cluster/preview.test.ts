@@ -6,13 +6,22 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { CliResult, PulumiProject, pulumiProject } from "../../tools/cluster/pulumiCli";
+import { CliResult, PulumiProject, policyPackArgs, pulumiProject } from "../../tools/cluster/pulumiCli";
+import { SPEED_PATCHES_ENV } from "../../policy/lib/deserializeOnce";
 import { REPO_ROOT } from "../../tools/repoRoot";
 import { shippedStacks } from "../../tools/program/stackConfig";
 
 const stackFile = (stack: string): string => fs.readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8");
-const policyConfig = (stack: string): string => path.join(REPO_ROOT, "policy", "config", `${stack}.json`);
 const output = (r: CliResult): string => `${r.stdout}\n${r.stderr}`;
+
+/**
+ * The verdicts of a `preview --diff`: each violation, as it prints them inline
+ * (`<pack> [level]  <rule>  (<type>: <name>)<description>` and the message on the next line).
+ */
+function verdicts(r: CliResult): string[] {
+    const found = [...r.stdout.matchAll(/\[(mandatory|advisory)\]\s+(\S+)\s+\(([^)]*)\).*\n(.*)/g)];
+    return found.map(([, level, rule, resource, message]) => `${level} ${rule} ${resource}: ${message.trim()}`).sort();
+}
 
 /** prod with one controller replica: what the pack exists to refuse. */
 function weakenedProd(): string {
@@ -26,18 +35,11 @@ describe("pulumi preview with the policy pack (the real Pulumi CLI)", function (
     const stacks = shippedStacks(REPO_ROOT);
     let project: PulumiProject;
     const previews: Record<string, CliResult> = {};
+    /** The same previews with the pack's speed patches off. */
+    const unpatched: Record<string, CliResult> = {};
 
-    const preview = (stack: string, config: string): Promise<CliResult> =>
-        project.run([
-            "preview",
-            "--stack",
-            stack,
-            "--policy-pack",
-            path.join(REPO_ROOT, "policy"),
-            "--policy-pack-config",
-            config,
-            "--diff",
-        ]);
+    const preview = (stack: string, configOf: string, env: Record<string, string> = {}): Promise<CliResult> =>
+        project.run(["preview", "--stack", stack, ...policyPackArgs(configOf), "--diff"], { env });
 
     before(async () => {
         project = pulumiProject({ ...Object.fromEntries(stacks.map((s) => [s, stackFile(s)])), "prod-weakened": weakenedProd() });
@@ -46,8 +48,11 @@ describe("pulumi preview with the policy pack (the real Pulumi CLI)", function (
             assert.equal(init.code, 0, output(init));
         }
         // One at a time: each preview starts the program, two providers and the pack on 2 cores.
-        for (const stack of stacks) previews[stack] = await preview(stack, policyConfig(stack));
-        previews["prod-weakened"] = await preview("prod-weakened", policyConfig("prod"));
+        for (const stack of stacks) previews[stack] = await preview(stack, stack);
+        previews["prod-weakened"] = await preview("prod-weakened", "prod");
+        for (const stack of ["prod", "prod-weakened"]) {
+            unpatched[stack] = await preview(stack, "prod", { [SPEED_PATCHES_ENV]: "off" });
+        }
     });
     after(() => project?.remove());
 
@@ -69,6 +74,19 @@ describe("pulumi preview with the policy pack (the real Pulumi CLI)", function (
             assert.equal(fs.readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8"), stackFile(stack));
             assert.match(fs.readFileSync(path.join(project.dir, `Pulumi.${stack}.yaml`), "utf8"), /encryptionsalt/);
         }
+    });
+
+    it("the pack's speed patches change no verdict (the same previews with them off)", () => {
+        for (const stack of ["prod", "prod-weakened"]) {
+            assert.equal(unpatched[stack].code, previews[stack].code, output(unpatched[stack]));
+            assert.deepEqual(verdicts(unpatched[stack]), verdicts(previews[stack]));
+        }
+        // The clean preview prints no violation; the weakened one names its own.
+        assert.deepEqual(verdicts(previews.prod), []);
+        assert.ok(
+            verdicts(previews["prod-weakened"]).some((l) => l.includes("ha-min-replicas")),
+            previews["prod-weakened"].stdout,
+        );
     });
 
     it("refuses prod with controller.replicas: 1, naming the rule, the resource and the stack key", () => {

@@ -205,6 +205,17 @@ describe("stack configuration (pure)", () => {
             assert.equal(problems.length, 1);
             assert.match(problems[0], /^a8-control-plane:redis\.address: "redis\.example\.com" is not host:port/);
         });
+        it("external Redis at an address that is no IP address, which the API server would refuse at pulumi up", () => {
+            for (const address of ["999.1.1.1:6379", "10.0.0:6379", "10.0.0.256:6379"]) {
+                const problems = problemsOf({ redis: { mode: "external", address }, redisPassword: "s3cretPassw0rdForRedis" }, [
+                    "redisPassword",
+                ]);
+                assert.deepEqual(problems, [
+                    `a8-control-plane:redis.address: "${address}" has host ${address.split(":")[0]}, which is not an IPv4 address ` +
+                        "(4 numbers 0-255 joined by dots)",
+                ]);
+            }
+        });
         it("external Redis without a password", () => {
             const problems = problemsOf({ redis: { mode: "external", address: "redis.example.com:6379" } });
             assert.equal(problems.length, 1);

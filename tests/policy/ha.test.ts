@@ -313,6 +313,28 @@ describe("ha-hpa-consistency", () => {
         assert.deepStrictEqual(await runStack(hpaConsistency, [...objs, hpa("registry", 3, 10)]), []);
         assert.deepStrictEqual(await runStack(hpaConsistency, goodObjects()), []);
     });
+    it("judges a running stack's live target by who set spec.replicas (a PR's preview of a deployed stack)", async () => {
+        const applied = (owned: object) => ({ manager: "pulumi-kubernetes-1a2b", operation: "Apply", fieldsV1: { "f:spec": owned } });
+        const scaled = {
+            manager: "kube-controller-manager",
+            operation: "Update",
+            subresource: "scale",
+            fieldsV1: { "f:spec": { "f:replicas": {} } },
+        };
+        // What a stack policy gets for an unchanged resource: the live object, the HPA's scale written in.
+        const live = (managedFields: object[]) => {
+            const objs = goodObjects();
+            const d = find(objs, "Deployment/registry");
+            d.spec.replicas = 3;
+            d.metadata = { ...d.metadata, uid: "0b5c", managedFields } as typeof d.metadata;
+            return [...objs, hpa("registry", 3, 10)];
+        };
+        assert.deepStrictEqual(await runStack(hpaConsistency, live([applied({ "f:template": {} }), scaled])), []);
+        // The program itself applied spec.replicas: every update resets the scale.
+        assert.deepStrictEqual(refs(await runStack(hpaConsistency, live([applied({ "f:replicas": {} }), scaled]))), [
+            "Deployment/registry",
+        ]);
+    });
     it("judges an HPA whose target is not in the input on its own", async () => {
         assert.deepStrictEqual(await runStack(hpaConsistency, [hpa("elsewhere", 3, 5)]), []);
         const f = await runStack(hpaConsistency, [hpa("elsewhere", 1, 1)]);

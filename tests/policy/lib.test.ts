@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
-import { isSharedResult, sharedDeserialize } from "../../policy/lib/deserializeOnce";
+import { SPEED_PATCHES, VERIFIED_POLICY_SDK, isSharedResult, sharedDeserialize, speedPatchesApply } from "../../policy/lib/deserializeOnce";
 import { DEFAULTS, PROJECT, parseSettings } from "../../components/config";
 import { STACK_KEY_SOURCES, stackKeyOf } from "../../policy/lib/stackKeys";
 import { asK8sObject, intOrPercent, parseTypeToken, podTemplateOf, typeToken } from "../../policy/lib/k8s";
@@ -269,6 +269,17 @@ describe("deserialized inputs shared by the policies of one call", () => {
         assert.deepStrictEqual(first, deserializeProperties(s, false));
         assert.ok(isSharedResult(first));
         assert.notStrictEqual(shared(struct(), false), first, "another request's Struct is its own copy");
+    });
+
+    it("applies only to the @pulumi/policy release it was verified against, and can be turned off", () => {
+        const installed: string = require("@pulumi/policy/package.json").version;
+        assert.ok(speedPatchesApply(installed, undefined), `the installed @pulumi/policy ${installed} is not the verified one`);
+        assert.strictEqual(SPEED_PATCHES, process.env.A8_POLICY_SPEED_PATCHES !== "off");
+        for (const other of ["v1.22.0", "2.0.0", "v1.2.10", undefined]) assert.ok(!speedPatchesApply(other, undefined), String(other));
+        assert.ok(!speedPatchesApply(installed, "off"));
+        // Raising the pack's @pulumi/policy means reading its server again before the patches apply.
+        const declared: string = require("../../policy/package.json").dependencies["@pulumi/policy"];
+        assert.ok(VERIFIED_POLICY_SDK.test(declared.replace(/^[~^]/, "")), `policy/package.json asks for @pulumi/policy ${declared}`);
     });
 
     it("leaves the secrets-preserving form (remediation) unshared, and wraps only once", () => {

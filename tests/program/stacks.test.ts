@@ -4,6 +4,7 @@ import * as jwt from "jsonwebtoken";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { DEFAULTS } from "../../components/config";
 import { runProgram } from "../../tools/program/runProgram";
 import { REPO_ROOT } from "../../tools/repoRoot";
 import { StackConfig, listStacks, loadStackConfig } from "../../tools/program/stackConfig";
@@ -381,6 +382,13 @@ describe("the program in the other storage modes", function () {
             "amalgam8/a8-controller:1.1.0",
             "controller: {replicas: 5} keeps the other defaults",
         );
+    });
+
+    it("a service used alone as a library gets the replicas a stack gets by default", async () => {
+        const run = await runProgram(stackConfig("dev"), path.join(__dirname, "..", "fixtures", "programs", "apiServiceLibrary.ts"));
+        const deployment = run.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment")!;
+        assert.equal(deployment.inputs.spec.replicas, DEFAULTS.registry.replicas);
+        assert.equal(DEFAULTS.registry.replicas, 3);
     });
 
     it("a library user's invalid arguments: the stack configuration's messages, nothing registered", async () => {

@@ -6,12 +6,22 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { POLICY_DIR, ensurePackBuilt } from "../check/packBuild";
 import { REPO_ROOT } from "../repoRoot";
 
 /** Where build:cluster links its output. */
 export const CLUSTER_TOOLS = path.join(REPO_ROOT, ".cluster");
 export const CLUSTER_BIN = path.join(CLUSTER_TOOLS, "bin");
 const PLUGINS = path.join(CLUSTER_TOOLS, "pulumi-home", "plugins");
+
+/**
+ * The CLI's arguments for the shipped pack under `policy/config/<configOf>.json`. The CLI runs the
+ * compiled pack (policy/bin), so it is compiled first when its sources changed since `npm ci`.
+ */
+export function policyPackArgs(configOf: string): string[] {
+    ensurePackBuilt();
+    return ["--policy-pack", POLICY_DIR, "--policy-pack-config", path.join(POLICY_DIR, "config", `${configOf}.json`)];
+}
 
 /** What the program needs of the checkout to run (it shares the image-reference parser with the pack). */
 export const PROJECT_ENTRIES = ["Pulumi.yaml", "index.ts", "components", "policy", "package.json", "tsconfig.json"];

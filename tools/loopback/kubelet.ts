@@ -7,6 +7,7 @@
 import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
 import type { IProbe } from "kubernetes-models/v1/Probe";
+import { isIpLiteral } from "../../components/hosts";
 import { Endpoint } from "./process";
 
 export class SpecError extends Error {}
@@ -29,7 +30,6 @@ export interface Substitution {
 // Environment
 
 const SERVICE_ADDRESS = /(^|[/@,])([a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*):(\d{1,5})(?=$|[/?,])/g;
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
 export interface ResolvedEnv {
     readonly env: Record<string, string>;
@@ -77,7 +77,7 @@ export function resolveEnv(container: IContainer, addressFor: AddressFor, secret
             );
             const rendered = value;
             value = value.replace(SERVICE_ADDRESS, (m, prefix: string, host: string, port: string) => {
-                if (IPV4.test(host)) return m;
+                if (isIpLiteral(host)) return m;
                 const target = addressFor(host, Number(port));
                 // No Service of that name: left verbatim, it fails inside the pod as it would in the cluster.
                 if (!target) return m;

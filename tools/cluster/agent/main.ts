@@ -136,6 +136,8 @@ export function volumeFor(pvc: KubeObject, node: string, dir: string): KubeObjec
 
 class NodeAgent {
     private readonly pods = new Map<string, PodRuntime>();
+    /** Pods whose processes are being stopped (their grace period), by uid. */
+    private readonly terminating = new Set<string>();
     private readonly ipsInUse = new Set<string>();
     private readonly podCidrs = new Map<string, string>();
     private readonly images: ImageStore;
@@ -205,9 +207,14 @@ class NodeAgent {
             seen.add(uid);
             let runtime = this.pods.get(uid);
             if (pod.metadata.deletionTimestamp) {
+                // Still stopping within its grace period: the pod object stays until its processes are gone.
+                if (this.terminating.has(uid)) continue;
                 if (runtime) {
                     this.pods.delete(uid);
-                    void this.terminate(runtime, pod.metadata.deletionGracePeriodSeconds ?? 30);
+                    this.terminating.add(uid);
+                    void this.terminate(runtime, pod.metadata.deletionGracePeriodSeconds ?? 30)
+                        .catch((e: Error) => log(`pod ${runtime?.namespace}/${runtime?.name}: ${e.message}`))
+                        .finally(() => this.terminating.delete(uid));
                 } else {
                     await this.api.delete(`/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`, {
                         gracePeriodSeconds: 0,
@@ -231,13 +238,14 @@ class NodeAgent {
             });
             this.pods.set(uid, runtime);
             log(`pod ${pod.metadata.namespace}/${pod.metadata.name} on ${node.name}: starting`);
-            void runtime.start();
+            const started = runtime;
+            void started.start().catch((e: Error) => log(`pod ${started.namespace}/${started.name}: start: ${e.message}`));
         }
         // Pods removed without grace (force delete): stop what runs.
         for (const [uid, runtime] of this.pods) {
             if (!seen.has(uid)) {
                 this.pods.delete(uid);
-                void runtime.stop(0);
+                void runtime.stop(0).catch((e: Error) => log(`pod ${runtime.namespace}/${runtime.name}: stop: ${e.message}`));
             }
         }
     }
@@ -245,10 +253,15 @@ class NodeAgent {
     private async terminate(runtime: PodRuntime, graceSeconds: number): Promise<void> {
         log(`pod ${runtime.namespace}/${runtime.name}: stopping (grace ${graceSeconds}s)`);
         await runtime.stop(graceSeconds);
-        await this.api.delete(`/api/v1/namespaces/${runtime.namespace}/pods/${runtime.name}`, {
-            gracePeriodSeconds: 0,
-            preconditions: { uid: runtime.uid },
-        });
+        try {
+            await this.api.delete(`/api/v1/namespaces/${runtime.namespace}/pods/${runtime.name}`, {
+                gracePeriodSeconds: 0,
+                preconditions: { uid: runtime.uid },
+            });
+        } catch (e) {
+            // 409: the pod of that name is a new one (this one was force-deleted meanwhile): nothing left to do.
+            if (!(e instanceof ApiError && e.status === 409)) throw e;
+        }
     }
 
     /** Claims of the `standard` class that the scheduler placed on one of our nodes get a volume. */

@@ -189,10 +189,15 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	if err != nil {
 		return &pulumirpc.RunResponse{Error: err.Error()}, nil
 	}
+	// The project root (Pulumi.yaml's folder): the engine may leave it empty; the program is there then.
+	rootDir := info.GetRootDirectory()
+	if rootDir == "" {
+		rootDir = programDir
+	}
 	args := strings.Fields(option(info, "nodeargs"))
 	args = append(args, entry, "--monitor="+req.GetMonitorAddress(), "--engine="+h.engineAddress,
 		"--project="+req.GetProject(), "--stack="+req.GetStack(), "--pwd="+req.GetPwd(),
-		"--organization="+req.GetOrganization(), "--root-directory="+info.GetRootDirectory())
+		"--organization="+req.GetOrganization(), "--root-directory="+rootDir)
 	if req.GetDryRun() {
 		args = append(args, "--dry-run")
 	}

@@ -45,3 +45,51 @@ export function scanFlags(argv: readonly string[], valueFlags: ReadonlySet<strin
     }
     return given;
 }
+
+/** What a flag of a declared command line takes. */
+export type FlagSpec =
+    | { readonly kind: "boolean" }
+    | { readonly kind: "integer"; readonly min: number; readonly max: number }
+    | { readonly kind: "integers"; readonly min: number; readonly max: number }
+    | { readonly kind: "choice"; readonly values: readonly string[] };
+
+type FlagValue<S extends FlagSpec> = S extends { kind: "boolean" }
+    ? true
+    : S extends { kind: "integer" }
+      ? number
+      : S extends { kind: "integers" }
+        ? number[]
+        : S extends { kind: "choice"; values: readonly (infer V)[] }
+          ? V
+          : never;
+
+export type ParsedFlags<F extends Record<string, FlagSpec>> = { -readonly [K in keyof F]?: FlagValue<F[K]> };
+
+function integerOf(flag: string, text: string, min: number, max: number): number {
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < min || n > max) throw new InputError(`${flag}: "${text}" is not an integer from ${min} to ${max}`);
+    return n;
+}
+
+/**
+ * Parses argv against declared flags (`{ "--runs": { kind: "integer", min: 1, max: 20 } }`): the
+ * flags given, typed; one wording for every tool's bad input (InputError, exit 2).
+ */
+export function parseFlags<F extends Record<string, FlagSpec>>(argv: readonly string[], flags: F): ParsedFlags<F> {
+    const names = Object.keys(flags);
+    const given = scanFlags(
+        argv,
+        new Set(names.filter((n) => flags[n].kind !== "boolean")),
+        new Set(names.filter((n) => flags[n].kind === "boolean")),
+    );
+    const out: Record<string, unknown> = {};
+    for (const { flag, value = "" } of given) {
+        const spec = flags[flag];
+        if (spec.kind === "boolean") out[flag] = true;
+        else if (spec.kind === "integer") out[flag] = integerOf(flag, value, spec.min, spec.max);
+        else if (spec.kind === "integers") out[flag] = value.split(",").map((v) => integerOf(flag, v, spec.min, spec.max));
+        else if (spec.values.includes(value)) out[flag] = value;
+        else throw new InputError(`${flag}: "${value}" is not one of ${spec.values.join(", ")}`);
+    }
+    return out as ParsedFlags<F>;
+}

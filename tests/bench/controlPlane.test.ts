@@ -134,8 +134,10 @@ describe("bench:control-plane: figures", () => {
             steadyMs: 5000,
             burstBeforeFault: 0,
         });
-        assert.throws(() => parseArgs(["--images", "latest"]), /--images takes upstream or patched \(got "latest"\)/);
-        assert.throws(() => parseArgs(["--kills", "0"]), /--kills needs an integer from 1 to 100/);
-        assert.throws(() => parseArgs(["--freeze"]), /unknown argument "--freeze"/);
+        assert.throws(() => parseArgs(["--images", "latest"]), /^InputError: --images: "latest" is not one of upstream, patched$/);
+        assert.throws(() => parseArgs(["--kills", "0"]), /^InputError: --kills: "0" is not an integer from 1 to 100$/);
+        assert.throws(() => parseArgs(["--kills", "2.5"]), /--kills: "2.5" is not an integer/);
+        assert.throws(() => parseArgs(["--freeze"]), /unknown flag --freeze \(see --help\)/);
+        assert.throws(() => parseArgs(["--kills"]), /--kills needs a value/);
     });
 });

@@ -17,8 +17,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { InputError } from "../errors";
+import { FlagSpec, parseFlags } from "../flags";
 import { REPO_ROOT } from "../repoRoot";
+import { log, runBenchmarkCommand } from "./cli";
 import { median, round } from "./stats";
 
 const CHECK = ["-r", path.join(REPO_ROOT, "tools", "check", "transpileCache.js"), path.join(REPO_ROOT, "tools", "check", "main.ts")];
@@ -133,35 +134,20 @@ interface Options {
     json: boolean;
 }
 
+const USAGE = "usage: npm run bench:check [-- --runs N] [--objects N[,N...]] [--concurrent K] [--json]";
+const FLAGS = {
+    "--runs": { kind: "integer", min: 1, max: 100 },
+    "--objects": { kind: "integers", min: 1, max: 1_000_000 },
+    "--concurrent": { kind: "integer", min: 1, max: 64 },
+    "--json": { kind: "boolean" },
+} as const satisfies Record<string, FlagSpec>;
+
 function parseOptions(argv: string[]): Options {
-    const o: Options = { runs: 5, objects: [], concurrent: 0, json: false };
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        const value = () => {
-            const v = argv[++i];
-            if (v === undefined) throw new InputError(`${a} needs a value`);
-            return v;
-        };
-        const int = (v: string, min: number) => {
-            const n = Number(v);
-            if (!Number.isInteger(n) || n < min) throw new InputError(`${a}: ${v} is not an integer >= ${min}`);
-            return n;
-        };
-        if (a === "--json") o.json = true;
-        else if (a === "--runs") o.runs = int(value(), 1);
-        else if (a === "--objects")
-            o.objects = value()
-                .split(",")
-                .map((v) => int(v, 1));
-        else if (a === "--concurrent") o.concurrent = int(value(), 1);
-        else throw new InputError(`unknown flag ${a} (flags: --runs N, --objects N[,N...], --concurrent K, --json)`);
-    }
-    return o;
+    const f = parseFlags(argv, FLAGS);
+    return { runs: f["--runs"] ?? 5, objects: f["--objects"] ?? [], concurrent: f["--concurrent"] ?? 0, json: f["--json"] ?? false };
 }
 
-async function main(argv: string[]): Promise<number> {
-    const opts = parseOptions(argv);
-    const log = (s: string) => process.stderr.write(`${s}\n`);
+async function main(opts: Options): Promise<number> {
     // Warm up once (transpile cache, compiled pack), then alternate so both series see the same load.
     log("bench:check: warming up");
     await measure([...CHECK, "--stack", "prod"]);
@@ -236,12 +222,4 @@ async function main(argv: string[]): Promise<number> {
     return 0;
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2)).then(
-        (code) => process.exit(code),
-        (e) => {
-            process.stderr.write(`bench:check: ${(e as Error).message}\n`);
-            process.exit(e instanceof InputError ? 2 : 3);
-        },
-    );
-}
+if (require.main === module) runBenchmarkCommand("bench:check", USAGE, parseOptions, main);

@@ -17,7 +17,7 @@
  * controlPlaneLedger.ts, the figures and the table controlPlaneReport.ts.
  */
 import { K8sObject } from "../../policy/lib/k8s";
-import { InputError } from "../errors";
+import { FlagSpec, parseFlags } from "../flags";
 import { kubernetesObjects } from "../check/resources";
 import { runProgram } from "../program/runProgram";
 import { REPO_ROOT } from "../repoRoot";
@@ -51,28 +51,23 @@ export interface BenchOptions {
     burstBeforeFault: number;
 }
 
+const FLAGS = {
+    "--images": { kind: "choice", values: ["upstream", "patched"] },
+    "--kills": { kind: "integer", min: 1, max: 100 },
+    "--no-freeze": { kind: "boolean" },
+    "--json": { kind: "boolean" },
+} as const satisfies Record<string, FlagSpec>;
+
 export function parseArgs(argv: string[]): BenchOptions {
-    const o: BenchOptions = { images: "upstream", kills: 5, freeze: true, json: false, steadyMs: 5000, burstBeforeFault: 0 };
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        const value = (flag: string): string | undefined => (a === flag ? argv[++i] : a.slice(flag.length + 1));
-        if (a === "--json") o.json = true;
-        else if (a === "--no-freeze") o.freeze = false;
-        else if (a === "--images" || a.startsWith("--images=")) {
-            const v = value("--images");
-            if (v !== "upstream" && v !== "patched") {
-                throw new InputError(`--images takes upstream or patched (got ${v === undefined ? "nothing" : JSON.stringify(v)})`);
-            }
-            o.images = v;
-        } else if (a === "--kills" || a.startsWith("--kills=")) {
-            const v = value("--kills");
-            if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 100) {
-                throw new InputError(`--kills needs an integer from 1 to 100 (got ${v === undefined ? "nothing" : JSON.stringify(v)})`);
-            }
-            o.kills = Number(v);
-        } else throw new InputError(`unknown argument ${JSON.stringify(a)}`);
-    }
-    return o;
+    const f = parseFlags(argv, FLAGS);
+    return {
+        images: f["--images"] ?? "upstream",
+        kills: f["--kills"] ?? 5,
+        freeze: !f["--no-freeze"],
+        json: f["--json"] ?? false,
+        steadyMs: 5000,
+        burstBeforeFault: 0,
+    };
 }
 
 async function renderStack(): Promise<{ objects: K8sObject[]; outputs: Record<string, { value: unknown }> }> {

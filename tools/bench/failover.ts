@@ -15,7 +15,7 @@ import { RedisHaCluster } from "../loopback/redisCluster";
 import { ContinuousWriter, verifyAckedWrites } from "../loopback/redisWriter";
 import { SentinelEvents } from "../loopback/sentinelEvents";
 import { RedisHaTimings, chartBaselineTimings, recommendedTimings } from "../../components/redis/haConfig";
-import { InputError } from "../errors";
+import { FlagSpec, parseFlags } from "../flags";
 import { log, runBenchmarkCommand } from "./cli";
 import { median, round } from "./stats";
 
@@ -27,21 +27,15 @@ interface Options {
     baseline: boolean;
 }
 
+const FLAGS = {
+    "--kills": { kind: "integer", min: 1, max: 1000 },
+    "--baseline": { kind: "boolean" },
+    "--json": { kind: "boolean" },
+} as const satisfies Record<string, FlagSpec>;
+
 function parseArgs(argv: string[]): Options {
-    const o: Options = { kills: 10, json: false, baseline: false };
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        if (a === "--json") o.json = true;
-        else if (a === "--baseline") o.baseline = true;
-        else if (a === "--kills" || a.startsWith("--kills=")) {
-            const v = a === "--kills" ? argv[++i] : a.slice("--kills=".length);
-            if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 1000) {
-                throw new InputError(`--kills needs an integer from 1 to 1000 (got ${v === undefined ? "nothing" : JSON.stringify(v)})`);
-            }
-            o.kills = Number(v);
-        } else throw new InputError(`unknown argument ${JSON.stringify(a)}`);
-    }
-    return o;
+    const f = parseFlags(argv, FLAGS);
+    return { kills: f["--kills"] ?? 10, json: f["--json"] ?? false, baseline: f["--baseline"] ?? false };
 }
 
 interface KillResult {

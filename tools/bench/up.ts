@@ -15,7 +15,8 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { InputError } from "../errors";
+import { FlagSpec, parseFlags } from "../flags";
+import { runBenchmarkCommand } from "./cli";
 import { CLUSTER_BIN, CliResult, policyPackArgs, pulumiProject } from "../cluster/pulumiCli";
 import { REDACTED } from "../check/out";
 import { TestCluster, startTestCluster } from "../cluster/testCluster";
@@ -31,17 +32,15 @@ interface Args {
     json: boolean;
 }
 
+const USAGE = "usage: npm run bench:up [-- --runs N] [--json]";
+const FLAGS = {
+    "--runs": { kind: "integer", min: 1, max: 20 },
+    "--json": { kind: "boolean" },
+} as const satisfies Record<string, FlagSpec>;
+
 function parseArgs(argv: string[]): Args {
-    const out: Args = { runs: 3, json: false };
-    for (let i = 0; i < argv.length; i++) {
-        if (argv[i] === "--json") out.json = true;
-        else if (argv[i] === "--runs") {
-            const n = Number(argv[++i]);
-            if (!Number.isInteger(n) || n < 1 || n > 20) throw new InputError(`--runs must be an integer from 1 to 20, got ${argv[i]}`);
-            out.runs = n;
-        } else throw new InputError(`unknown argument ${argv[i]} (allowed: --runs <n>, --json)`);
-    }
-    return out;
+    const f = parseFlags(argv, FLAGS);
+    return { runs: f["--runs"] ?? 3, json: f["--json"] ?? false };
 }
 
 function run(file: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
@@ -158,18 +157,8 @@ async function main(args: Args): Promise<void> {
 }
 
 if (require.main === module) {
-    let args: Args;
-    try {
-        args = parseArgs(process.argv.slice(2));
-    } catch (e) {
-        process.stderr.write(`bench:up: ${(e as Error).message}\n`);
-        process.exit(2);
-    }
-    main(args).then(
-        () => process.exit(0),
-        (e: Error) => {
-            process.stderr.write(`bench:up: ${e.message}\n`);
-            process.exit(1);
-        },
-    );
+    runBenchmarkCommand("bench:up", USAGE, parseArgs, async (args) => {
+        await main(args);
+        return 0;
+    });
 }

@@ -58,6 +58,17 @@ export function deleteNetns(name: string): void {
     ip("netns", "delete", name);
 }
 
+/** Deletes a link of this namespace if it exists (deleting one end of a veth pair deletes both). */
+export function deleteLinkIfPresent(name: string): void {
+    // Not /sys/class/net: sysfs shows the namespace it was mounted in, not this process's.
+    try {
+        ip("link", "show", "dev", name);
+    } catch {
+        return;
+    }
+    ip("link", "delete", name);
+}
+
 /** The host end of a link into a namespace of this run: `a8h<pid>` (at most 15 characters). */
 export function hostLinkName(owner = process.pid): string {
     return `a8h${owner}`;

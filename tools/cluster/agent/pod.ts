@@ -17,7 +17,7 @@ import { ManagedProcess, launch, sleep } from "../../loopback/process";
 import { setprivArgs, systemBinds } from "../../loopback/sandbox";
 import type { KubeApi, KubeObject } from "../kubeApi";
 import { CLUSTER_NETWORK } from "../controlPlane";
-import { createNetns, deleteNetns, ip, netnsPath, ownedNetnsName } from "../netns";
+import { createNetns, deleteLinkIfPresent, deleteNetns, ip, netnsPath, ownedNetnsName } from "../netns";
 import { ImageError, ImageStore, PodImage } from "./images";
 import { ContainerState, ContainerView, podStatus } from "./podStatus";
 
@@ -38,6 +38,8 @@ export interface PodHost {
 const RESTART_BACKOFF_MS = [1_000, 2_000, 5_000, 10_000];
 const EXEC_TIMEOUT_GRACE_MS = 1_000;
 
+/** The host end of a pod's veth pair, named by its address's number (at most 15 characters). */
+const vethName = (index: number): string => `a8v${index}`;
 const nowIso = (): string => new Date().toISOString().replace(/\.\d+Z$/, "Z");
 
 /** Pure: the pod's /etc/hosts, as the kubelet writes it. */
@@ -340,7 +342,10 @@ export class PodRuntime {
         const ns = ownedNetnsName(`pod${index}`);
         createNetns(ns);
         this.netns = ns;
-        const veth = `a8v${index}`;
+        const veth = vethName(index);
+        // A namespace outlives `ip netns delete` while the kernel still holds sockets of it, and
+        // with it the old pair of this address: that pair is stale, never another pod's.
+        deleteLinkIfPresent(veth);
         ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns);
         ip("link", "set", veth, "master", CLUSTER_NETWORK.bridgeName, "up");
         ip("-n", ns, "addr", "add", `${podIp}/16`, "dev", "eth0");
@@ -558,9 +563,11 @@ export class PodRuntime {
                 await c.proc?.stop(Math.max(1_000, deadline - Date.now()));
             }),
         );
+        // The pair goes first: the namespace itself may linger in the kernel after its delete.
+        if (this.vethIndex !== undefined) deleteLinkIfPresent(vethName(this.vethIndex));
+        this.vethIndex = undefined;
         if (this.netns) deleteNetns(this.netns);
         if (this.podIp) this.host.releaseIp(this.podIp);
-        if (this.vethIndex !== undefined) this.vethIndex = undefined;
         if (this.statusTimer) clearTimeout(this.statusTimer);
     }
 }

@@ -1,7 +1,7 @@
 /**
  * Real processes on 127.0.0.1: 3 redis-server, 3 Sentinels, HAProxy, all configured and started
  * by the generated files. Writers do SET + WAIT 1 through HAProxy while the master is killed,
- * frozen, restarted through its preStop hook, and restarted with its data lost.
+ * frozen, restarted through its preStop hook, restarted with its data lost, and restarted at once.
  */
 import { strict as assert } from "assert";
 import { sleep, waitFor } from "../../tools/loopback/process";
@@ -168,11 +168,30 @@ describe("Redis HA failover through HAProxy (loopback processes)", function () {
             // A lost volume: the Sentinels still name this node, its peers hold the data.
             c.wipeData(master);
             await c.startRedis(master, 60000);
-            assert.match(c.tail(`redis-${master}`, 50), /Sentinels name this empty node as master while peers hold data: waiting/);
+            assert.match(c.tail(`redis-${master}`, 50), /Sentinels name this node as master, but it has no data and peers do: waiting/);
             const conf = c.runtimeRedisConf(master);
             assert.match(conf, /^replicaof 127\.0\.0\.1 \d+$/m, "the empty node was configured as master");
             assert.match(conf, /^replica-priority 0$/m, "an unsynced replica must not be promotable");
             await writesResumed(w, t0, master, "kill -9 + restart with empty data");
+            assert.notEqual(await c.sentinelMaster(), master);
+            await rejoined(c, master, t0, 30000);
+            await assertNoAckedWriteLost(c, w);
+            assertNoStaleMasterWrite(w, ev);
+        },
+    );
+
+    it(
+        "(e) a master killed and restarted at once, before Sentinel notices (as the kubelet restarts a crashed container), " +
+            "waits for the failover and rejoins as replica, never as master from its AOF",
+        async function () {
+            this.timeout(120000);
+            const { c, w, ev } = setup();
+            const { master, t0 } = await beforeCrashFault(c);
+            await c.killRedis(master);
+            await c.startRedis(master, 60000);
+            assert.match(c.tail(`redis-${master}`, 50), /Sentinels name this node as master, but it restarted before they noticed/);
+            assert.match(c.runtimeRedisConf(master), /^replicaof 127\.0\.0\.1 \d+$/m, "the restarted node was configured as master");
+            await writesResumed(w, t0, master, "kill -9 + immediate restart");
             assert.notEqual(await c.sentinelMaster(), master);
             await rejoined(c, master, t0, 30000);
             await assertNoAckedWriteLost(c, w);
@@ -186,7 +205,7 @@ describe("Redis HA failover through HAProxy (loopback processes)", function () {
         await w.stop();
         const acked = w.ackedKeys().length;
         console.log(`      ${w.records.length} writes sent, ${acked} acknowledged, ${ev.switches().length} master switches`);
-        assert.ok(ev.switches().length >= 4, `expected 4 master switches, saw ${ev.switches().length}`);
+        assert.ok(ev.switches().length >= 5, `expected 5 master switches, saw ${ev.switches().length}`);
         await assertNoAckedWriteLost(c, w);
         assertNoStaleMasterWrite(w, ev);
     });

@@ -16,7 +16,7 @@ import { ToolError, readStackOutputs, targetsFromOutputs } from "../../tools/smo
 import { Amalgam8Instance } from "../../tools/loopback/amalgam8";
 import { freePorts, makeTempDir, removeTempDir, sleep, waitFor } from "../../tools/loopback/process";
 import { LoopbackControlPlane, startRenderedControlPlane } from "../../tools/loopback/stack";
-import { renderedStack } from "../system/support";
+import { renderStack, stackConfig } from "../support/program";
 
 const CLI_TIMEOUT_MS = 60_000;
 
@@ -119,7 +119,11 @@ describe("npm run smoke against the real services on loopback", function () {
         // once with JWT auth; one replica of each service. One render at a time: the SDK's mock
         // runtime is global.
         const redis = { mode: "standalone" };
-        const stacks = [await renderedStack("staging", { redis }), await renderedStack("staging", { redis, auth: "jwt" })];
+        const stacks = [];
+        for (const overrides of [{ redis }, { redis, auth: "jwt" }]) {
+            const rendered = await renderStack(stackConfig("staging", overrides));
+            stacks.push({ objects: rendered.objects, outputs: rendered.run.outputs });
+        }
         const [plain, withAuth] = await Promise.all(
             stacks.map(async (stack) => {
                 const plane = await startRenderedControlPlane(stack, { maxReplicas: 1 });

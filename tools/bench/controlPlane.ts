@@ -1,10 +1,11 @@
 /**
- * What sidecars see while Redis fails over. The real controller and registry (2 replicas each,
- * started from the rendered `staging` stack by tools/loopback/stack.ts) on the generated HA
- * Redis; seeded state (instances with a TTL, routing rules); steady sidecar-like traffic that
- * alternates replicas (list services, get a service, list instances, heartbeats, get rules, a
- * rule write each second) while the Redis master is SIGKILLed N times (recovery between kills)
- * and every Redis server is frozen once for 10 s.
+ * What sidecars see while Redis fails over. The `staging` stack's rendered objects applied to a test
+ * cluster (tools/cluster: a real API server; the node agent runs the real controller and registry, 2
+ * replicas each, and the generated HA Redis as confined processes); seeded state (instances with a
+ * TTL, routing rules); steady sidecar-like traffic that alternates replicas (list services, get a
+ * service, list instances, heartbeats, get rules, a rule write each second) while the Redis master's
+ * redis-server is SIGKILLed N times (the container crashes and is restarted, Sentinel fails over;
+ * recovery between kills) and every redis-server is frozen once for 10 s.
  *
  *   npm run bench:control-plane [-- --images upstream|patched] [--kills N] [--no-freeze] [--json]
  *
@@ -13,10 +14,17 @@
  * registered instance (empty or partial), rules lacking an acknowledged rule, or a revision
  * lower than one already answered. Each request counts for the fault that precedes it.
  *
- * This file runs the faults; the load is controlPlaneTraffic.ts, what counts as wrong
+ * Needs root (the cluster's network namespaces) and `npm run build:cluster`. This file runs the
+ * faults; the load is controlPlaneTraffic.ts, what counts as wrong
  * controlPlaneLedger.ts, the figures and the table controlPlaneReport.ts.
  */
+import { PROJECT } from "../../components/config";
 import { K8sObject } from "../../policy/lib/k8s";
+import { patchedImage } from "../cluster/agent/images";
+import { applyObjects } from "../cluster/apply";
+import { ClusterRedisHa } from "../cluster/redisHa";
+import { StackPlane, reachStackPlane } from "../cluster/stackPlane";
+import { TestCluster, startTestCluster } from "../cluster/testCluster";
 import { FlagSpec, parseFlags } from "../flags";
 import { kubernetesObjects } from "../check/resources";
 import { runProgram } from "../program/runProgram";
@@ -24,8 +32,6 @@ import { REPO_ROOT } from "../repoRoot";
 import { loadStackConfig } from "../program/stackConfig";
 import { Amalgam8Variant, buildAmalgam8 } from "../loopback/prerequisites";
 import { sleep, waitFor } from "../loopback/process";
-import { RedisHaCluster } from "../loopback/redisCluster";
-import { LoopbackControlPlane, startRenderedControlPlane } from "../loopback/stack";
 import { log, runBenchmarkCommand } from "./cli";
 import { BenchResult, FaultRecord, figuresPerFault, summary, table } from "./controlPlaneReport";
 import { Traffic } from "./controlPlaneTraffic";
@@ -35,6 +41,7 @@ const USAGE = "usage: npm run bench:control-plane [-- --images upstream|patched]
 /** The shipped stack that runs Redis in `ha` mode with 2 replicas of each service. */
 const STACK = "staging";
 const FREEZE_MS = 10000;
+const READY_TIMEOUT_MS = 180_000;
 
 export interface BenchOptions {
     images: Amalgam8Variant;
@@ -70,33 +77,59 @@ export function parseArgs(argv: string[]): BenchOptions {
     };
 }
 
-async function renderStack(): Promise<{ objects: K8sObject[]; outputs: Record<string, { value: unknown }> }> {
-    const run = await runProgram(loadStackConfig(REPO_ROOT, STACK));
-    return { objects: kubernetesObjects(run.resources), outputs: run.outputs };
+/** The stack's objects, with the Amalgam8 images of the variant asked for. */
+async function renderStack(images: Amalgam8Variant): Promise<{ objects: K8sObject[]; outputs: Record<string, unknown> }> {
+    const config = loadStackConfig(REPO_ROOT, STACK);
+    if (images === "patched") {
+        for (const service of ["controller", "registry"] as const) {
+            const key = `${PROJECT}:${service}`;
+            config.config[key] = JSON.stringify({ ...JSON.parse(config.config[key] ?? "{}"), image: patchedImage(service) });
+        }
+    }
+    const run = await runProgram(config);
+    return {
+        objects: kubernetesObjects(run.resources),
+        outputs: Object.fromEntries(Object.entries(run.outputs).map(([k, v]) => [k, v.value])),
+    };
 }
 
-async function healthyAfter(cluster: RedisHaCluster, what: string): Promise<void> {
-    await cluster.waitHealthy(90000).catch((e: Error) => {
-        throw new Error(`the cluster did not recover after ${what}: ${e.message}\n${cluster.logs(15)}`);
+async function allReady(cluster: TestCluster, namespace: string): Promise<boolean> {
+    const workloads = [
+        ...(await cluster.api.list(`/apis/apps/v1/namespaces/${namespace}/deployments`)),
+        ...(await cluster.api.list(`/apis/apps/v1/namespaces/${namespace}/statefulsets`)),
+    ];
+    return workloads.length > 0 && workloads.every((w) => (w.status?.readyReplicas ?? 0) === (w.spec.replicas ?? 1));
+}
+
+async function healthyAfter(redis: ClusterRedisHa, what: string): Promise<void> {
+    await redis.waitHealthy(90000).catch((e: Error) => {
+        throw new Error(`Redis did not recover after ${what}: ${e.message}`);
     });
 }
 
-/** Runs the whole benchmark; every process it starts is stopped (by pid) before it returns. */
+/** Runs the whole benchmark on a test cluster of its own; every process it starts is stopped (by pid) before it returns. */
 export async function runControlPlaneBench(o: BenchOptions, progress: (msg: string) => void = log): Promise<BenchResult> {
-    const stack = await renderStack();
-    progress(`bench:control-plane: starting 2 controllers, 2 registries (${o.images}) and the HA Redis of the ${STACK} stack`);
-    let cp: LoopbackControlPlane | undefined;
+    const stack = await renderStack(o.images);
+    const namespace = String(stack.outputs.namespace);
+    progress(`bench:control-plane: the ${STACK} stack (${o.images} images) on a test cluster: kubectl apply --server-side`);
+    let cluster: TestCluster | undefined;
+    let plane: StackPlane | undefined;
+    let redis: ClusterRedisHa | undefined;
     let traffic: Traffic | undefined;
     try {
-        cp = await startRenderedControlPlane(stack, { variant: o.images, maxReplicas: 2 });
-        await cp.waitReady();
-        const cluster = cp.redis.cluster;
-        if (!cluster) throw new Error(`the ${STACK} stack does not render Redis in ha mode`);
-        if (cp.controllers.length < 2 || cp.registries.length < 2)
-            throw new Error(`the ${STACK} stack renders fewer than 2 replicas of each service`);
+        cluster = await startTestCluster();
+        const started = cluster;
+        await applyObjects(started.kubeconfig, started.dir, stack.objects);
+        await waitFor(`${namespace}: every workload Ready`, READY_TIMEOUT_MS, () => allReady(started, namespace), 500);
+        plane = await reachStackPlane(started, stack.outputs);
+        redis = await ClusterRedisHa.open(started, namespace, String(stack.outputs.redisAddress));
+        const ha = redis;
+        await healthyAfter(ha, "the first start");
+        if (plane.controllers.length < 2 || plane.registries.length < 2)
+            throw new Error(`the ${STACK} stack runs fewer than 2 Ready replicas of each service`);
         traffic = new Traffic(
-            cp.controllers.map((c) => c.url),
-            cp.registries.map((r) => r.url),
+            plane.controllers.map((c) => c.url),
+            plane.registries.map((r) => r.url),
             Date.now().toString(36),
         );
         await traffic.seed();
@@ -110,22 +143,22 @@ export async function runControlPlaneBench(o: BenchOptions, progress: (msg: stri
             if (!last) return;
             // Sentinel fails over the same master again only after 2 x failover-timeout; let
             // steady traffic show the recovery too.
-            await sleep(Math.max(last.start + cluster.faultSpacingMs, last.recovered + o.steadyMs) - Date.now());
+            await sleep(Math.max(last.start + ha.faultSpacingMs, last.recovered + o.steadyMs) - Date.now());
         };
         for (let k = 0; k < o.kills; k++) {
             await spaced();
             if (o.burstBeforeFault > 0) await traffic.burst(o.burstBeforeFault);
-            const master = await waitFor("a master named by a quorum of Sentinels", 30000, () => cluster.sentinelMaster());
+            const master = await waitFor("a master named by a quorum of Sentinels", 30000, () => ha.sentinelMaster());
             const fault: FaultRecord = { kind: "kill", node: master, start: Date.now(), recovered: 0 };
             faults.push(fault);
-            await cluster.killRedis(master);
-            await cluster.waitForNewMaster(master, 30000);
-            await cluster.restartRedis(master);
-            await healthyAfter(cluster, `kill ${k + 1}`);
+            // The container crashes; the node agent restarts it, as the kubelet does.
+            await ha.killRedis(master);
+            await healthyAfter(ha, `kill ${k + 1}`);
             fault.recovered = Date.now();
+            const now = await ha.sentinelMaster();
             progress(
                 `bench:control-plane: kill ${k + 1}/${o.kills} of node ${master}: ` +
-                    `recovered after ${((fault.recovered - fault.start) / 1000).toFixed(1)} s`,
+                    `recovered after ${((fault.recovered - fault.start) / 1000).toFixed(1)} s, master now node ${String(now)}`,
             );
         }
         if (o.freeze) {
@@ -133,13 +166,13 @@ export async function runControlPlaneBench(o: BenchOptions, progress: (msg: stri
             if (o.burstBeforeFault > 0) await traffic.burst(o.burstBeforeFault);
             const fault: FaultRecord = { kind: "freeze", node: "all", start: Date.now(), recovered: 0 };
             faults.push(fault);
-            for (let i = 0; i < cluster.nodeCount; i++) cluster.freezeRedis(i);
+            for (let i = 0; i < ha.nodeCount; i++) await ha.freezeRedis(i, true);
             try {
                 await sleep(FREEZE_MS);
             } finally {
-                for (let i = 0; i < cluster.nodeCount; i++) cluster.resumeRedis(i);
+                for (let i = 0; i < ha.nodeCount; i++) await ha.freezeRedis(i, false);
             }
-            await healthyAfter(cluster, "the freeze");
+            await healthyAfter(ha, "the freeze");
             fault.recovered = Date.now();
             progress(
                 `bench:control-plane: ${FREEZE_MS / 1000} s freeze of every Redis server: ` +
@@ -173,7 +206,9 @@ export async function runControlPlaneBench(o: BenchOptions, progress: (msg: stri
         };
     } finally {
         await traffic?.stop();
-        await cp?.stop();
+        await redis?.close();
+        await plane?.close();
+        await cluster?.stop();
     }
 }
 

@@ -13,7 +13,7 @@ import { startRelay } from "../loopback/sandbox";
 import { CLUSTER_BIN } from "./pulumiCli";
 import { ApiCredentials, KubeApi } from "./kubeApi";
 import { ClientIdentity, ClusterPki, generatePki } from "./pki";
-import { createNetns, deleteNetns, hostLinkName, ip, ownedNetnsName, removeOrphanNetns } from "./netns";
+import { createNetns, deleteNetns, hostLinkName, ip, ownedNetnsName, removeOrphanNetns } from "../loopback/netns";
 
 /** The cluster's addresses, inside its network namespace; stated once, used by the agent too. */
 export const CLUSTER_NETWORK = {

@@ -59,8 +59,7 @@ export function resolveEnv(container: IContainer, addressFor: AddressFor, secret
                 if (ref.optional) continue;
                 // The kubelet refuses to create the container (CreateContainerConfigError).
                 throw new SpecError(
-                    `env ${e.name}: secretKeyRef names key "${ref.key}" of Secret "${String(ref.name)}", ` +
-                        "which the stack does not render: the container cannot be created",
+                    `env ${e.name}: couldn't find key "${ref.key}" in Secret "${String(ref.name)}": the container cannot be created`,
                 );
             }
             value = secret;

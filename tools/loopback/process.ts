@@ -9,7 +9,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 
-/** A TCP address on the loopback. */
+/** A TCP address (a host and a port). */
 export interface Endpoint {
     readonly host: string;
     readonly port: number;

@@ -293,8 +293,6 @@ export interface ControlPlaneOptions {
     readonly variant?: Amalgam8Variant;
     /** Replicas started per service at most (default 2: enough to see one replica's write from another). */
     readonly maxReplicas?: number;
-    /** Changes a copy of each rendered container before it starts (for tests of bad specs). */
-    readonly mutate?: (service: Amalgam8Service, container: IContainer, pod: IPodSpec) => void;
 }
 
 export interface LoopbackControlPlane {
@@ -366,7 +364,6 @@ export async function startRenderedControlPlane(stack: RenderedStack, options: C
                 return Array.from({ length: count }, async (_, i) => {
                     const pod: IPodSpec = structuredClone(deployment.spec.template.spec);
                     const container = pod.containers[index];
-                    options.mutate?.(service, container, pod);
                     const inst = await startAmalgam8({
                         service,
                         container,

@@ -63,17 +63,41 @@ decide_master() {
     MASTER_SOURCE='default: node 0 (no Sentinel and no master answered)'
 }
 
-# An empty node must never become the master of peers that hold data: their full resync
-# would wipe them. Wait for Sentinel to promote a replica that has the data, else give up.
-guard_empty_master() {
-    if has_local_data || ! peers_have_data; then
-        return 0
+# Whether another node is up and a replica (of this node, until Sentinel says otherwise).
+peers_replicating() {
+    _i=0
+    while [ "$_i" -lt "$NODE_COUNT" ]; do
+        if [ "$_i" -ne "$ORDINAL" ]; then
+            if rcli "$(nth "$_i" "$NODE_HOSTS")" "$(nth "$_i" "$NODE_REDIS_PORTS")" INFO replication | grep -q '^role:slave'; then
+                return 0
+            fi
+        fi
+        _i=$((_i + 1))
+    done
+    return 1
+}
+
+# A node that the Sentinels still name as master when it starts must not take that role back over
+# peers that hold the data: an empty node would wipe them (their full resync), and a node that
+# crashed and was restarted before Sentinel noticed (the kubelet restarts a crashed container at
+# once) replays an AOF up to a second behind what its replicas have, which their resync would
+# then discard along with every write acknowledged meanwhile. Either waits, down, for Sentinel
+# to promote a replica, and gives up (the container restarts) rather than start as that master.
+guard_stale_master() {
+    if has_local_data; then
+        peers_replicating || return 0
+        _why='it restarted before they noticed and peers replicate it'
+    else
+        peers_have_data || return 0
+        _why='it has no data and peers do'
     fi
     case "$MASTER_SOURCE" in
         sentinels*) ;;
-        *) die "this node has no data but peers do, and no Sentinel answered: refusing to start as master (start the Sentinels, or restart a node that has the data first)" ;;
+        *)
+            has_local_data && return 0
+            die "this node has no data, peers do, and no Sentinel answered: refusing to start as master (start the Sentinels, or restart a node that has the data first)" ;;
     esac
-    log "Sentinels name this empty node as master while peers hold data: waiting up to ${EMPTY_MASTER_WAIT_SECONDS}s for a failover"
+    log "Sentinels name this node as master, but $_why: waiting up to ${EMPTY_MASTER_WAIT_SECONDS}s for a failover"
     _deadline=$(( $(now) + EMPTY_MASTER_WAIT_SECONDS ))
     while [ "$(now)" -lt "$_deadline" ]; do
         sleep 1
@@ -86,7 +110,7 @@ guard_empty_master() {
             fi
         fi
     done
-    die "Sentinels still name this empty node as master after ${EMPTY_MASTER_WAIT_SECONDS}s: refusing to start as an empty master over peers that hold data"
+    die "Sentinels still name this node as master after ${EMPTY_MASTER_WAIT_SECONDS}s, but $_why: refusing to start as that master"
 }
 
 # Templates are rendered with `sentinel monitor` pointing at the current master.
@@ -166,7 +190,7 @@ ROLE=replica
 if is_self "$MASTER_HOST" "$MASTER_PORT"; then
     ROLE=master
     if [ "$WANT_REDIS" -eq 1 ]; then
-        guard_empty_master
+        guard_stale_master
         is_self "$MASTER_HOST" "$MASTER_PORT" || ROLE=replica
     fi
 fi

@@ -49,6 +49,12 @@ export function amalgam8Image(image: string): { service: Amalgam8Service; varian
     return undefined;
 }
 
+/** A reference that names the patched build of a service, as the images workflow tags them (`<registry>/<owner>/a8-<service>`). */
+export function patchedImage(service: Amalgam8Service): string {
+    const { repository, tag } = AMALGAM8_IMAGES[service];
+    return `ghcr.io/amalgam8-tests/${path.posix.basename(repository)}:${tag}`;
+}
+
 export class ImageStore {
     private readonly shims: string;
 

@@ -17,7 +17,7 @@ import { ManagedProcess, launch, sleep } from "../../loopback/process";
 import { setprivArgs, systemBinds } from "../../loopback/sandbox";
 import type { KubeApi, KubeObject } from "../kubeApi";
 import { CLUSTER_NETWORK } from "../controlPlane";
-import { createNetns, deleteLinkIfPresent, deleteNetns, ip, netnsPath, ownedNetnsName } from "../netns";
+import { createNetns, deleteLinkIfPresent, deleteNetns, ip, netnsPath, ownedNetnsName } from "../../loopback/netns";
 import { ImageError, ImageStore, PodImage } from "./images";
 import { ContainerState, ContainerView, podStatus } from "./podStatus";
 
@@ -37,6 +37,7 @@ export interface PodHost {
 
 const RESTART_BACKOFF_MS = [1_000, 2_000, 5_000, 10_000];
 const EXEC_TIMEOUT_GRACE_MS = 1_000;
+const UNHEALTHY_EVENT_INTERVAL_MS = 10_000;
 
 /** The host end of a pod's veth pair, named by its address's number (at most 15 characters). */
 const vethName = (index: number): string => `a8v${index}`;
@@ -452,40 +453,91 @@ export class PodRuntime {
         });
     }
 
-    /** One probe attempt; true on success. */
-    private async probe(c: Container, _kind: string, p: IProbe): Promise<boolean> {
+    /** One probe attempt: undefined on success, else why it failed, in the kubelet's words. */
+    private async probeFailure(c: Container, p: IProbe): Promise<string | undefined> {
         const timeoutMs = (p.timeoutSeconds ?? 1) * 1000;
         const podIp = this.podIp as string;
-        try {
-            if (p.httpGet) {
-                const port = containerPortOf(c.spec, p.httpGet.port, `probe of ${c.spec.name}`);
-                const headers = Object.fromEntries((p.httpGet.httpHeaders ?? []).map((h) => [h.name, h.value]));
-                const res = await fetch(`http://${podIp}:${port}${p.httpGet.path ?? "/"}`, {
-                    headers,
-                    redirect: "manual",
-                    signal: AbortSignal.timeout(timeoutMs),
-                });
+        if (p.httpGet) {
+            const port = containerPortOf(c.spec, p.httpGet.port, `probe of ${c.spec.name}`);
+            const headers = Object.fromEntries((p.httpGet.httpHeaders ?? []).map((h) => [h.name, h.value]));
+            const url = `http://${podIp}:${port}${p.httpGet.path ?? "/"}`;
+            try {
+                const res = await fetch(url, { headers, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
                 await res.arrayBuffer();
-                return res.status >= 200 && res.status < 400;
+                return res.status >= 200 && res.status < 400 ? undefined : `HTTP probe failed with statuscode: ${res.status}`;
+            } catch (e) {
+                const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).name;
+                return `Get "${url}": ${cause === "TimeoutError" ? "context deadline exceeded" : cause}`;
             }
-            if (p.tcpSocket) {
-                const port = containerPortOf(c.spec, p.tcpSocket.port, `probe of ${c.spec.name}`);
-                return await new Promise<boolean>((resolve) => {
-                    const s = net.connect({ host: podIp, port, timeout: timeoutMs });
-                    const done = (ok: boolean): void => {
-                        s.destroy();
-                        resolve(ok);
-                    };
-                    s.once("connect", () => done(true));
-                    s.once("timeout", () => done(false));
-                    s.once("error", () => done(false));
-                });
-            }
-            if (p.exec?.command) return (await this.exec(c, p.exec.command, timeoutMs)) === 0;
-        } catch {
-            return false;
         }
-        return false;
+        if (p.tcpSocket) {
+            const port = containerPortOf(c.spec, p.tcpSocket.port, `probe of ${c.spec.name}`);
+            return await new Promise<string | undefined>((resolve) => {
+                const s = net.connect({ host: podIp, port, timeout: timeoutMs });
+                const done = (failure: string | undefined): void => {
+                    s.destroy();
+                    resolve(failure);
+                };
+                s.once("connect", () => done(undefined));
+                s.once("timeout", () => done(`dial tcp ${podIp}:${port}: i/o timeout`));
+                s.once("error", (e: NodeJS.ErrnoException) => done(`dial tcp ${podIp}:${port}: ${e.code ?? e.message}`));
+            });
+        }
+        if (p.exec?.command) {
+            const code = await this.exec(c, p.exec.command, timeoutMs);
+            return code === 0 ? undefined : `command ${JSON.stringify(p.exec.command)} exited with ${code ?? "a signal"}`;
+        }
+        return "the probe has no handler";
+    }
+
+    /** One probe attempt; a failure is recorded as the kubelet's `Unhealthy` event. */
+    private async probe(c: Container, kind: "readiness" | "liveness", p: IProbe): Promise<boolean> {
+        let failure: string | undefined;
+        try {
+            failure = await this.probeFailure(c, p);
+        } catch (e) {
+            failure = (e as Error).message;
+        }
+        if (failure !== undefined) this.recordUnhealthy(c, kind, failure);
+        return failure === undefined;
+    }
+
+    private lastUnhealthyEvent = new Map<string, number>();
+
+    /** A Warning event as `kubectl describe pod` shows the kubelet's, at most one per container and probe every 10 s. */
+    private recordUnhealthy(c: Container, kind: "readiness" | "liveness", failure: string): void {
+        const key = `${c.spec.name}/${kind}`;
+        const now = Date.now();
+        if (now - (this.lastUnhealthyEvent.get(key) ?? 0) < UNHEALTHY_EVENT_INTERVAL_MS) return;
+        this.lastUnhealthyEvent.set(key, now);
+        const kindName = kind === "readiness" ? "Readiness" : "Liveness";
+        const at = nowIso();
+        const event = {
+            apiVersion: "v1",
+            kind: "Event",
+            metadata: {
+                name: `${this.name}.${now.toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}`,
+                namespace: this.namespace,
+            },
+            involvedObject: {
+                apiVersion: "v1",
+                kind: "Pod",
+                namespace: this.namespace,
+                name: this.name,
+                uid: this.uid,
+                fieldPath: `spec.containers{${c.spec.name}}`,
+            },
+            reason: "Unhealthy",
+            message: `${kindName} probe failed: ${failure}`,
+            type: "Warning",
+            source: { component: "kubelet", host: this.spec.nodeName },
+            firstTimestamp: at,
+            lastTimestamp: at,
+            count: 1,
+        };
+        void this.host.api
+            .create(`/api/v1/namespaces/${this.namespace}/events`, event)
+            .catch((e: Error) => this.host.log(`pod ${this.namespace}/${this.name}: event: ${e.message}`));
     }
 
     /** Runs a command in the container's sandbox (exec probes, preStop hooks); resolves with its exit code. */

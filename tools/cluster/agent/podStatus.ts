@@ -39,6 +39,16 @@ export interface PodView {
     readonly phase?: "Succeeded" | "Failed";
 }
 
+/** A container's `containerID` names its process group leader on this machine: `a8-agent://<pid>`. */
+export const CONTAINER_ID_SCHEME = "a8-agent://";
+
+/** Pure: the pid a `containerID` written by the agent names, or undefined. */
+export function pidOfContainerId(containerId: unknown): number | undefined {
+    if (typeof containerId !== "string" || !containerId.startsWith(CONTAINER_ID_SCHEME)) return undefined;
+    const pid = Number(containerId.slice(CONTAINER_ID_SCHEME.length));
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
 type Condition = { type: string; status: "True" | "False"; reason?: string; lastTransitionTime: string; lastProbeTime: null };
 
 /** Keeps a condition's lastTransitionTime while its status stays the same. */
@@ -55,7 +65,7 @@ function containerStatus(c: ContainerView): KubeObject {
         name: c.name,
         image: c.image,
         imageID: `a8-local://${c.image}`,
-        ...(c.containerId ? { containerID: `a8-agent://${c.containerId}` } : {}),
+        ...(c.containerId ? { containerID: `${CONTAINER_ID_SCHEME}${c.containerId}` } : {}),
         ready: c.ready,
         started: c.started,
         restartCount: c.restartCount,

@@ -1,8 +1,8 @@
 /**
- * Network namespaces of a test cluster (iproute2). The cluster's own namespace holds the control
- * plane, the node agent and the pod bridge; each pod gets a namespace joined to that bridge by a
- * veth pair. Names carry the pid of the process that made them, so that namespaces left by a
- * process that died are recognised and removed by the next run.
+ * Network namespaces that tests make (iproute2): a test cluster's own namespace (control plane,
+ * node agent, pod bridge) and its pods' namespaces, the members of a partition lab. Names carry
+ * the pid of the process that made them, so that namespaces left by a process that died are
+ * recognised and removed by the next run.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";

@@ -1,8 +1,10 @@
 /**
- * A Redis master SIGKILL as sidecars see it, with the patched images: the real controller and
- * registry (2 replicas each, from the rendered staging stack) on the generated HA Redis, under
- * sidecar-like traffic (tools/bench/controlPlane.ts, one kill). Upstream's registry answers 200
- * with an empty list whenever a Redis call fails; a sidecar would replace its routes with it.
+ * A Redis master SIGKILL as sidecars see it, with the patched images, on a test cluster: the real
+ * controller and registry (2 replicas each) of the rendered staging stack on its HA Redis, as the
+ * API server holds them, under sidecar-like traffic (tools/bench/controlPlane.ts, one kill). The
+ * redis-server's container crashes and is restarted, Sentinel fails over. Upstream's registry
+ * answers 200 with an empty list whenever a Redis call fails; a sidecar would replace its routes
+ * with it.
  */
 import { strict as assert } from "assert";
 import { runControlPlaneBench } from "../../tools/bench/controlPlane";
@@ -21,7 +23,7 @@ function describeRecord(r: RequestRecord, t0: number): string {
     return `${r.kind} on registry ${r.replica} at +${((r.start - t0) / 1000).toFixed(2)} s: ${r.wrong ?? ""}`;
 }
 
-describe("Redis master kill under sidecar traffic (patched images, real binaries)", function () {
+describe("Redis master kill under sidecar traffic (patched images, real binaries, a real control plane)", function () {
     let result: BenchResult | undefined;
 
     before(async function () {
@@ -29,7 +31,7 @@ describe("Redis master kill under sidecar traffic (patched images, real binaries
         // Missing binaries fail the suite, not skip it.
         requirePrerequisites(
             [...REDIS_HA_PREREQUISITES, ...CONFINEMENT_PREREQUISITES, ...amalgam8Prerequisites("patched")],
-            "The Redis-fault system test",
+            "The Redis-fault cluster test",
         );
         // The burst fills the services' connection pools, so the kill breaks several pooled
         // connections of each registry, as it does in a busy mesh.

@@ -17,7 +17,7 @@ function build(...args: string[]): { status: number | null; out: string } {
     return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
-describe("system: loopback prerequisites and the Amalgam8 build step", function () {
+describe("harness: loopback prerequisites and the Amalgam8 build step", function () {
     it("names every missing prerequisite and what provides it, in one message", () => {
         const absent = (p: Prerequisite): Prerequisite => ({ ...p, present: () => false });
         const msg = missingPrerequisitesMessage(

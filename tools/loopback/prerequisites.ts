@@ -91,6 +91,7 @@ export const PREREQUISITES = {
     bwrap: debianBinary("bwrap"),
     setpriv: debianBinary("setpriv"),
     nsenter: debianBinary("nsenter"),
+    ip: debianBinary("ip"),
     go: debianBinary("/usr/lib/go/bin/go"),
     root: {
         name: "root (bwrap and setpriv switch to the rendered uid/gid and mount namespaces)",
@@ -109,6 +110,14 @@ export const REDIS_HA_PREREQUISITES: readonly Prerequisite[] = [
     PREREQUISITES.redisSentinel,
     PREREQUISITES.redisCli,
     PREREQUISITES.haproxy,
+];
+
+/** The Redis HA cluster on a partition lab: a namespace per node and HAProxy. */
+export const PARTITION_LAB_PREREQUISITES: readonly Prerequisite[] = [
+    ...REDIS_HA_PREREQUISITES,
+    PREREQUISITES.ip,
+    PREREQUISITES.nsenter,
+    PREREQUISITES.root,
 ];
 
 /** Confining a service like its pod's security context does. */

@@ -1,10 +1,12 @@
 /**
  * Loopback Redis HA cluster for tests and the failover benchmark: 3 redis-server, 3 Sentinels and
  * one HAProxy on 127.0.0.1, configured by the same generator as production
- * (components/redis/haConfig.ts) and started through its scripts. Every process is tracked by
- * its pid and stopped by it; every wait is bounded. What the cluster says about itself (master,
- * replicas, health) is RedisHaTopology's (redisTopology.ts); this class owns the processes and the
- * faults injected into them.
+ * (components/redis/haConfig.ts) and started through its scripts. With `partitionLab`, each node
+ * (redis-server and its Sentinel, as in a pod) and each HAProxy runs in a network namespace of its
+ * own on a PartitionLab instead, so that a test can cut the links between them. Every process is
+ * tracked by its pid and stopped by it; every wait is bounded. What the cluster says about itself
+ * (master, replicas, health) is RedisHaTopology's (redisTopology.ts); this class owns the
+ * processes and the faults injected into them.
  */
 import * as fs from "fs";
 import * as net from "net";
@@ -33,7 +35,8 @@ import {
     tailFile,
     waitFor,
 } from "./process";
-import { REDIS_HA_PREREQUISITES, requirePrerequisites } from "./prerequisites";
+import { PartitionLab } from "./partitionLab";
+import { PARTITION_LAB_PREREQUISITES, REDIS_HA_PREREQUISITES, requirePrerequisites } from "./prerequisites";
 import { command } from "./redisClient";
 import { RedisHaTopology } from "./redisTopology";
 
@@ -46,12 +49,22 @@ export interface ClusterOptions {
     keepDir?: boolean;
     /** The AUTH password (e.g. the one a rendered Secret holds); default: random. */
     password?: string;
+    /** Each node and each of `haproxies` HAProxies (default 1) in a namespace of its own on a PartitionLab. */
+    partitionLab?: { haproxies?: number };
 }
+
+/** Ports inside a lab member's own namespace: the same for every member but for the nodes' (Sentinel names nodes by port too). */
+const LAB_PORTS = { redis: 6379, sentinel: 26379, haproxy: 6390, haproxyHealth: 8404 };
+
+/** The lab member that runs node i, or HAProxy j. */
+export const nodeMember = (i: number): string => `redis-${i}`;
+export const haproxyMember = (j: number): string => `haproxy-${j}`;
 
 export class RedisHaCluster extends RedisHaTopology {
     private readonly redis = new Map<number, ManagedProcess>();
     private readonly sentinels = new Map<number, ManagedProcess>();
-    private haproxy?: ManagedProcess;
+    private readonly haproxies = new Map<number, ManagedProcess>();
+    private haproxyHealth: readonly Endpoint[] = [];
     private stopped = false;
 
     private constructor(
@@ -60,23 +73,38 @@ export class RedisHaCluster extends RedisHaTopology {
         layout: RedisHaLayout,
         private readonly keepDir: boolean,
         password: string | undefined,
+        /** The network the nodes and HAProxies are on, when they are partitionable. */
+        readonly lab?: PartitionLab,
     ) {
         super(layout, password ?? `pw-${Math.random().toString(36).slice(2)}-${Date.now().toString(36)}`);
     }
 
     /** Starts node 0 (master), nodes 1..n-1, the Sentinels and HAProxy, and waits until writes are acknowledged. */
     static async start(opts: ClusterOptions = {}): Promise<RedisHaCluster> {
-        requirePrerequisites(REDIS_HA_PREREQUISITES, "The loopback Redis HA cluster");
+        requirePrerequisites(opts.partitionLab ? PARTITION_LAB_PREREQUISITES : REDIS_HA_PREREQUISITES, "The loopback Redis HA cluster");
         const n = opts.nodeCount ?? 3;
+        const haproxyCount = opts.partitionLab?.haproxies ?? 1;
         const label = opts.label ?? "redis-ha";
-        const ports = await freePorts(2 * n + 2);
+        const lab = opts.partitionLab
+            ? PartitionLab.create([
+                  ...Array.from({ length: n }, (_, i) => nodeMember(i)),
+                  ...Array.from({ length: haproxyCount }, (_, j) => haproxyMember(j)),
+              ])
+            : undefined;
+        const ports = lab ? [] : await freePorts(2 * n + 2);
         const dir = makeTempDir(label, opts.keepDir);
         const templateDir = path.join(dir, "templates");
         const layout = buildRedisHaLayout({
-            nodes: Array.from({ length: n }, (_, i) => ({ host: "127.0.0.1", redisPort: ports[i], sentinelPort: ports[n + i] })),
+            nodes: Array.from({ length: n }, (_, i) =>
+                lab
+                    ? { host: lab.address(nodeMember(i)), redisPort: LAB_PORTS.redis + i, sentinelPort: LAB_PORTS.sentinel + i }
+                    : { host: "127.0.0.1", redisPort: ports[i], sentinelPort: ports[n + i] },
+            ),
             timings: opts.timings ?? recommendedTimings,
-            bind: "127.0.0.1",
-            haproxy: { bind: "127.0.0.1", port: ports[2 * n], healthPort: ports[2 * n + 1] },
+            bind: lab ? "0.0.0.0" : "127.0.0.1",
+            haproxy: lab
+                ? { bind: "0.0.0.0", port: LAB_PORTS.haproxy, healthPort: LAB_PORTS.haproxyHealth }
+                : { bind: "127.0.0.1", port: ports[2 * n], healthPort: ports[2 * n + 1] },
             paths: {
                 templateDir,
                 configDir: path.join(dir, "node-0", "conf"),
@@ -85,8 +113,9 @@ export class RedisHaCluster extends RedisHaTopology {
             },
         });
         const files = renderRedisHaFiles(layout);
-        const cluster = new RedisHaCluster(label, dir, layout, opts.keepDir ?? false, opts.password);
+        const cluster = new RedisHaCluster(label, dir, layout, opts.keepDir ?? false, opts.password, lab);
         try {
+            if (lab) await cluster.openPortals(haproxyCount);
             fs.mkdirSync(templateDir, { recursive: true });
             for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(templateDir, name), text, { mode: 0o444 });
             fs.mkdirSync(path.join(dir, "secret"), { recursive: true, mode: 0o700 });
@@ -96,13 +125,28 @@ export class RedisHaCluster extends RedisHaTopology {
             await cluster.startRedis(0);
             await Promise.all(Array.from({ length: n - 1 }, (_, i) => cluster.startRedis(i + 1)));
             for (let i = 0; i < n; i++) await cluster.startSentinel(i);
-            await cluster.startHaproxy();
+            for (let j = 0; j < haproxyCount; j++) await cluster.startHaproxy(j);
             await cluster.waitHealthy(30000);
             return cluster;
         } catch (e) {
             await cluster.stop();
             throw e;
         }
+    }
+
+    /** Routes from this process to every node's and HAProxy's ports inside their namespaces. */
+    private async openPortals(haproxyCount: number): Promise<void> {
+        const lab = this.lab as PartitionLab;
+        const nodes = await Promise.all(
+            this.layout.nodes.map((node, i) => lab.reach(nodeMember(i), [node.redisPort, node.sentinelPort], this.dir)),
+        );
+        const haproxies = await Promise.all(
+            Array.from({ length: haproxyCount }, (_, j) =>
+                lab.reach(haproxyMember(j), [LAB_PORTS.haproxy, LAB_PORTS.haproxyHealth], this.dir),
+            ),
+        );
+        this.reach = { redis: nodes.map((r) => r[0]), sentinel: nodes.map((r) => r[1]), haproxy: haproxies.map((r) => r[0]) };
+        this.haproxyHealth = haproxies.map((r) => r[1]);
     }
 
     nodeDir(i: number): string {
@@ -127,8 +171,10 @@ export class RedisHaCluster extends RedisHaTopology {
         return path.join(this.dir, "logs", `${name}.log`);
     }
 
-    private launch(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv): ManagedProcess {
-        return launch(`${this.label}/${name}`, cmd, args, { env, logFile: this.logFile(name) }).process;
+    /** Starts a process, in the lab member's namespace when there is a lab. */
+    private launch(name: string, member: string, [cmd, args]: [string, string[]], env: NodeJS.ProcessEnv): ManagedProcess {
+        const [c, a] = this.lab ? this.lab.inside(member, cmd, args) : [cmd, args];
+        return launch(`${this.label}/${name}`, c, a, { env, logFile: this.logFile(name) }).process;
     }
 
     /** Runs start-redis.sh (init.sh redis, then exec redis-server) and waits for PING. */
@@ -151,7 +197,7 @@ export class RedisHaCluster extends RedisHaTopology {
         endpoint: Endpoint,
         timeoutMs: number,
     ): Promise<void> {
-        const p = this.launch(name, ...podShell(path.join(this.layout.paths.templateDir, script)), this.nodeEnv(i));
+        const p = this.launch(name, nodeMember(i), podShell(path.join(this.layout.paths.templateDir, script)), this.nodeEnv(i));
         processes.set(i, p);
         await waitFor(`${name} to answer PING`, timeoutMs, async () => {
             if (!p.running) throw new WaitAborted(`${name} exited: ${this.tail(name, 5)}`);
@@ -159,15 +205,33 @@ export class RedisHaCluster extends RedisHaTopology {
         });
     }
 
-    async startHaproxy(): Promise<void> {
+    /** Starts HAProxy j (the only one, 0, but in a partition lab). */
+    async startHaproxy(j = 0): Promise<void> {
         const cfg = path.join(this.layout.paths.templateDir, REDIS_HA_FILES.haproxyCfg);
         const env = { PATH: process.env.PATH ?? "", [HAPROXY_PASSWORD_ENV]: this.password };
-        this.haproxy = this.launch("haproxy", "haproxy", ["-db", "-f", cfg], env);
-        const health = this.layout.haproxy.healthPort;
-        await waitFor("haproxy to listen", 10000, async () => {
-            if (!this.haproxy?.running) throw new WaitAborted(`haproxy exited: ${this.tail("haproxy", 10)}`);
-            return health === undefined ? true : await tcpProbe({ host: this.layout.haproxy.bind, port: health });
+        const name = j === 0 ? "haproxy" : `haproxy-${j}`;
+        const p = this.launch(name, haproxyMember(j), ["haproxy", ["-db", "-f", cfg]], env);
+        this.haproxies.set(j, p);
+        const healthPort = this.layout.haproxy.healthPort;
+        const health =
+            this.haproxyHealth[j] ?? (healthPort === undefined ? undefined : { host: this.layout.haproxy.bind, port: healthPort });
+        await waitFor(`${name} to listen`, 10000, async () => {
+            if (!p.running) throw new WaitAborted(`${name} exited: ${this.tail(name, 10)}`);
+            return health === undefined ? true : await tcpProbe(health);
         });
+    }
+
+    /** SIGKILL every redis-server and Sentinel at once (a power loss; HAProxy keeps running). */
+    async killAll(): Promise<void> {
+        const all = [...this.redis.values(), ...this.sentinels.values()].filter((p) => p.running);
+        for (const p of all) p.signal("SIGKILL");
+        for (const p of all) if (!(await p.waitExit(5000))) throw new Error(`${p.name} survived SIGKILL`);
+    }
+
+    /** Stops every Sentinel and redis-server (SIGTERM: Redis writes its AOF), Sentinels first, as a cluster shutdown does. */
+    async stopAll(): Promise<void> {
+        await Promise.all([...this.sentinels.values()].map((p) => p.stop(5000)));
+        await Promise.all([...this.redis.values()].map((p) => p.stop(10000)));
     }
 
     /** SIGKILL the redis-server of node i (its Sentinel keeps running); resolves with the time it was gone. */
@@ -219,7 +283,7 @@ export class RedisHaCluster extends RedisHaTopology {
         const budgetMs = (preStopBudgetSeconds(this.layout) + 10) * 1000;
         const script = path.join(this.layout.paths.templateDir, REDIS_HA_FILES.preStop);
         const name = `prestop-${i}`;
-        const p = this.launch(name, ...podShell(script), this.nodeEnv(i));
+        const p = this.launch(name, nodeMember(i), podShell(script), this.nodeEnv(i));
         if (!(await p.waitExit(budgetMs))) {
             await p.stop(1000);
             throw new Error(`prestop.sh of node ${i} ran longer than ${budgetMs} ms`);
@@ -276,9 +340,14 @@ export class RedisHaCluster extends RedisHaTopology {
                 }),
             );
         };
-        await stopAll([this.haproxy], 3000);
+        await stopAll([...this.haproxies.values()], 3000);
         await stopAll([...this.sentinels.values()], 3000);
         await stopAll([...this.redis.values()], 3000);
+        try {
+            await this.lab?.destroy();
+        } catch (e) {
+            errors.push(e instanceof Error ? e.message : String(e));
+        }
         if (!this.keepDir) removeTempDir(this.dir);
         if (errors.length > 0) throw new Error(`cluster ${this.label}: ${errors.join("; ")}`);
     }

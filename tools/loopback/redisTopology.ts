@@ -7,7 +7,16 @@ import { RedisHaLayout, minimumFaultSpacingMs } from "../../components/redis/haC
 import { Endpoint, waitFor } from "./process";
 import { command, connect, parseInfo, replyFields } from "./redisClient";
 
+/** Where this process reaches each server, when not at the layout's own addresses (a partition lab's portals). */
+export interface Reach {
+    readonly redis: readonly Endpoint[];
+    readonly sentinel: readonly Endpoint[];
+    readonly haproxy: readonly Endpoint[];
+}
+
 export class RedisHaTopology {
+    protected reach?: Reach;
+
     protected constructor(
         readonly layout: RedisHaLayout,
         /** The AUTH password of every redis-server, Sentinel and of HAProxy's checks. */
@@ -18,16 +27,21 @@ export class RedisHaTopology {
         return this.layout.nodes.length;
     }
 
+    /** Every HAProxy in front of the nodes (one but in a partition lab). */
+    get haproxyEndpoints(): readonly Endpoint[] {
+        return this.reach?.haproxy ?? [{ host: this.layout.haproxy.bind, port: this.layout.haproxy.port }];
+    }
+
     get haproxyEndpoint(): Endpoint {
-        return { host: this.layout.haproxy.bind, port: this.layout.haproxy.port };
+        return this.haproxyEndpoints[0];
     }
 
     redisEndpoint(i: number): Endpoint {
-        return { host: this.layout.nodes[i].host, port: this.layout.nodes[i].redisPort };
+        return this.reach?.redis[i] ?? { host: this.layout.nodes[i].host, port: this.layout.nodes[i].redisPort };
     }
 
     sentinelEndpoint(i: number): Endpoint {
-        return { host: this.layout.nodes[i].host, port: this.layout.nodes[i].sentinelPort };
+        return this.reach?.sentinel[i] ?? { host: this.layout.nodes[i].host, port: this.layout.nodes[i].sentinelPort };
     }
 
     /** Node index of a redis port, or undefined. */
@@ -96,7 +110,7 @@ export class RedisHaTopology {
         await waitFor(`node ${i} to rejoin as a synced replica`, timeoutMs, () => this.isSyncedReplica(i), 100);
     }
 
-    /** Every Sentinel sees the others and every replica; every replica is synced; HAProxy acknowledges a write. */
+    /** Every Sentinel sees the others and every replica; every replica is synced; every HAProxy acknowledges a write. */
     async waitHealthy(timeoutMs: number): Promise<void> {
         const n = this.nodeCount;
         await waitFor(
@@ -112,14 +126,17 @@ export class RedisHaTopology {
                     if ((f.flags ?? "") !== "master") return false;
                 }
                 for (let i = 0; i < n; i++) if (i !== master && !(await this.isSyncedReplica(i))) return false;
-                const c = connect(this.haproxyEndpoint, this.password, 1000);
-                try {
-                    await c.connect();
-                    await c.set("__health__", String(Date.now()));
-                    return Number(await c.call("WAIT", "1", "1000")) >= 1;
-                } finally {
-                    c.disconnect();
+                for (const endpoint of this.haproxyEndpoints) {
+                    const c = connect(endpoint, this.password, 1000);
+                    try {
+                        await c.connect();
+                        await c.set("__health__", String(Date.now()));
+                        if (Number(await c.call("WAIT", "1", "1000")) < 1) return false;
+                    } finally {
+                        c.disconnect();
+                    }
                 }
+                return true;
             },
             250,
         );

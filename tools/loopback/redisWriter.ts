@@ -1,6 +1,6 @@
 /**
- * Continuous writers through one address (HAProxy), as a client pool does it: unique-key SET +
- * WAIT 1 per request, then the checks on what they recorded (acknowledged writes lost, writes a
+ * Continuous writers through one address (HAProxy), as a client pool does it: unique-key SET
+ * (+ WAIT 1 unless told otherwise) per request, then the checks on what they recorded (acknowledged writes lost, writes a
  * stale master accepted).
  */
 import Redis from "ioredis";
@@ -30,6 +30,8 @@ export interface WriterOptions {
     commandTimeoutMs?: number;
     reconnectDelayMs?: number;
     keyPrefix?: string;
+    /** WAIT 1 after each SET (default); without it a write counts as acknowledged on the SET's OK, as the control plane's do. */
+    waitForReplica?: boolean;
 }
 
 /**
@@ -51,6 +53,7 @@ export class ContinuousWriter {
             commandTimeoutMs: 2000,
             reconnectDelayMs: 50,
             keyPrefix: `w${Date.now().toString(36)}`,
+            waitForReplica: true,
             ...opts,
         };
     }
@@ -94,10 +97,11 @@ export class ContinuousWriter {
             const key = `${this.o.keyPrefix}:${w}:${seq++}`;
             const rec: WriteRecord = { key, tSend: Date.now(), tDone: 0, node: conn.node, setOk: false, acked: false };
             try {
-                const res = await conn.client.pipeline().set(key, key).call("WAIT", "1", String(this.o.waitTimeoutMs)).exec();
-                const [setRes, waitRes] = res ?? [];
+                const pipeline = conn.client.pipeline().set(key, key);
+                if (this.o.waitForReplica) pipeline.call("WAIT", "1", String(this.o.waitTimeoutMs));
+                const [setRes, waitRes] = (await pipeline.exec()) ?? [];
                 rec.setOk = !setRes?.[0] && setRes?.[1] === "OK";
-                rec.acked = rec.setOk && !waitRes?.[0] && Number(waitRes?.[1]) >= 1;
+                rec.acked = rec.setOk && (!this.o.waitForReplica || (!waitRes?.[0] && Number(waitRes?.[1]) >= 1));
                 const err = setRes?.[0] ?? waitRes?.[0];
                 if (err) rec.error = err.message;
                 else if (!rec.acked) rec.error = `WAIT ${String(waitRes?.[1])}`;

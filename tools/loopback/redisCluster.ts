@@ -221,19 +221,6 @@ export class RedisHaCluster extends RedisHaTopology {
         });
     }
 
-    /** SIGKILL every redis-server and Sentinel at once (a power loss; HAProxy keeps running). */
-    async killAll(): Promise<void> {
-        const all = [...this.redis.values(), ...this.sentinels.values()].filter((p) => p.running);
-        for (const p of all) p.signal("SIGKILL");
-        for (const p of all) if (!(await p.waitExit(5000))) throw new Error(`${p.name} survived SIGKILL`);
-    }
-
-    /** Stops every Sentinel and redis-server (SIGTERM: Redis writes its AOF), Sentinels first, as a cluster shutdown does. */
-    async stopAll(): Promise<void> {
-        await Promise.all([...this.sentinels.values()].map((p) => p.stop(5000)));
-        await Promise.all([...this.redis.values()].map((p) => p.stop(10000)));
-    }
-
     /** SIGKILL the redis-server of node i (its Sentinel keeps running); resolves with the time it was gone. */
     async killRedis(i: number): Promise<number> {
         const p = this.mustRedis(i);

@@ -14,18 +14,23 @@ has_local_data() {
     [ -s "$DATA_DIR/appendonlydir/appendonly.aof.manifest" ] || [ -s "$DATA_DIR/dump.rdb" ]
 }
 
-# Whether another node is up and holds keys.
-peers_have_data() {
+# Whether another node is up and its INFO <section> has a line matching <pattern>.
+any_peer_reports() {
     _i=0
     while [ "$_i" -lt "$NODE_COUNT" ]; do
         if [ "$_i" -ne "$ORDINAL" ]; then
-            if rcli "$(nth "$_i" "$NODE_HOSTS")" "$(nth "$_i" "$NODE_REDIS_PORTS")" INFO keyspace | grep -q '^db[0-9]*:keys=[1-9]'; then
+            if rcli "$(nth "$_i" "$NODE_HOSTS")" "$(nth "$_i" "$NODE_REDIS_PORTS")" INFO "$1" | grep -q "$2"; then
                 return 0
             fi
         fi
         _i=$((_i + 1))
     done
     return 1
+}
+
+# Whether another node is up and holds keys.
+peers_have_data() {
+    any_peer_reports keyspace '^db[0-9]*:keys=[1-9]'
 }
 
 # "host port" of another node that is up and reports role:master.
@@ -65,16 +70,7 @@ decide_master() {
 
 # Whether another node is up and a replica (of this node, until Sentinel says otherwise).
 peers_replicating() {
-    _i=0
-    while [ "$_i" -lt "$NODE_COUNT" ]; do
-        if [ "$_i" -ne "$ORDINAL" ]; then
-            if rcli "$(nth "$_i" "$NODE_HOSTS")" "$(nth "$_i" "$NODE_REDIS_PORTS")" INFO replication | grep -q '^role:slave'; then
-                return 0
-            fi
-        fi
-        _i=$((_i + 1))
-    done
-    return 1
+    any_peer_reports replication '^role:slave'
 }
 
 # A node that the Sentinels still name as master when it starts must not take that role back over

@@ -4,6 +4,7 @@ import { selectorLabels } from "../kube/labels";
 import { buildRedisHaLayout, kubernetesNodeAddresses, recommendedTimings, renderRedisHaFiles } from "./haConfig";
 import { RedisNodes, SENTINEL_PORT, redisNodeLabels } from "./nodes";
 import { HAPROXY_HEALTH_PORT, RedisProxy } from "./proxy";
+import { contentAddressedName } from "./pod";
 import { PodSet, RedisServerArgs } from "./types";
 
 /**
@@ -47,7 +48,11 @@ export class RedisHa extends pulumi.ComponentResource {
         const config = new k8s.core.v1.ConfigMap(
             `${name}-config`,
             {
-                metadata: { name: `${args.serviceName}-ha-config`, namespace, labels: redisNodeLabels(nodes, instance, settings) },
+                metadata: {
+                    name: contentAddressedName(`${args.serviceName}-ha-config`, files),
+                    namespace,
+                    labels: redisNodeLabels(nodes, instance, settings),
+                },
                 data: files,
             },
             { parent: this },
@@ -59,7 +64,6 @@ export class RedisHa extends pulumi.ComponentResource {
             settings,
             passwordSecret: args.passwordSecret,
             port: args.port,
-            files,
             configMapName: config.metadata.name,
         };
         const formerParent = { resource: this, name };

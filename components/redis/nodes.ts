@@ -6,7 +6,7 @@ import { standardLabels } from "../kube/labels";
 import { isolatedPolicySpec } from "../kube/network";
 import { requiredNodeAntiAffinity, resourceRequirements, restrictedPodSecurity } from "../kube/pod";
 import { REDIS_HA_FILES, RedisHaLayout, preStopBudgetSeconds } from "./haConfig";
-import { REDIS_UID, checksum, dataVolumeClaim, redisContainer, redisVolumes } from "./pod";
+import { REDIS_UID, dataVolumeClaim, redisContainer, redisVolumes } from "./pod";
 import { PodSet, RedisServerArgs } from "./types";
 
 type NetworkPolicyEgressRule = k8s.types.input.networking.v1.NetworkPolicyEgressRule;
@@ -36,8 +36,7 @@ export interface RedisNodesArgs extends Pick<RedisServerArgs, "namespace" | "ins
     readonly serviceAccountName: string;
     /** The layout the files were rendered from (the preStop hook's time budget). */
     readonly layout: RedisHaLayout;
-    /** The rendered files, and the ConfigMap that holds them. */
-    readonly files: Record<string, string>;
+    /** The ConfigMap that holds the rendered files (its name changes with them). */
     readonly configMapName: pulumi.Input<string>;
     /** HAProxy: besides the peers, the only pods that may reach Redis and Sentinel. */
     readonly proxy: PodSet;
@@ -111,7 +110,7 @@ function statefulSetSpec(
         selector: { matchLabels: selector },
         updateStrategy: { type: "RollingUpdate" },
         template: {
-            metadata: { labels, annotations: { "checksum/config": checksum(args.files) } },
+            metadata: { labels },
             spec: {
                 serviceAccountName,
                 automountServiceAccountToken: false,

@@ -93,9 +93,15 @@ export function dataVolumeClaim(settings: RedisSettings): k8s.types.input.core.v
     };
 }
 
-/** Rolls the pods when the rendered files change (a ConfigMap edit alone restarts nothing). */
-export function checksum(files: Record<string, string>): string {
+/**
+ * The name of the ConfigMap that holds `files`: `base` and a hash of their content, as kustomize's
+ * generator names them. An edit then makes a new ConfigMap that the engine creates before deleting
+ * the old one, and the pods that mount it roll. Under a fixed name the provider, which replaces a
+ * ConfigMap on any data change, must delete it first, and the engine then replaces every workload
+ * that mounts it, the Redis StatefulSet included.
+ */
+export function contentAddressedName(base: string, files: Record<string, string>): string {
     const hash = createHash("sha256");
     for (const key of Object.keys(files).sort()) hash.update(key).update("\0").update(files[key]).update("\0");
-    return hash.digest("hex").slice(0, 16);
+    return `${base}-${hash.digest("hex").slice(0, 10)}`;
 }

@@ -7,7 +7,6 @@ import { isolatedPolicySpec } from "../kube/network";
 import { resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity, spreadConstraints } from "../kube/pod";
 import { HAPROXY_PASSWORD_ENV, KUBERNETES_PATHS, REDIS_HA_FILES } from "./haConfig";
 import { toRedisNodes } from "./nodes";
-import { checksum } from "./pod";
 import { PodSet, RedisServerArgs } from "./types";
 
 /** HAProxy's `GET /healthz` frontend, for its probes. */
@@ -25,8 +24,7 @@ export interface RedisProxyArgs extends Pick<
     readonly serviceName: string;
     /** The Redis nodes HAProxy routes to. */
     readonly nodes: PodSet;
-    /** The rendered files (HAProxy mounts haproxy.cfg), and the ConfigMap that holds them. */
-    readonly files: Record<string, string>;
+    /** The ConfigMap that holds the rendered files; HAProxy mounts haproxy.cfg. */
     readonly configMapName: pulumi.Input<string>;
     /** These resources were RedisHa's own before it was split: they keep their URNs. */
     readonly formerParent: FormerParent;
@@ -100,7 +98,7 @@ function deploymentSpec(
         selector: { matchLabels: selector },
         strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
         template: {
-            metadata: { labels, annotations: { "checksum/config": checksum({ [haproxyCfg]: args.files[haproxyCfg] }) } },
+            metadata: { labels },
             spec: {
                 serviceAccountName,
                 automountServiceAccountToken: false,

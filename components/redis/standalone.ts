@@ -6,7 +6,7 @@ import { selectorLabels, standardLabels } from "../kube/labels";
 import { isolatedPolicySpec } from "../kube/network";
 import { restrictedPodSecurity } from "../kube/pod";
 import { REDIS_HA_FILES, renderStandaloneRedisFiles, standaloneRedisLayout } from "./haConfig";
-import { checksum, dataVolumeClaim, redisContainer, redisVolumes, REDIS_UID } from "./pod";
+import { contentAddressedName, dataVolumeClaim, redisContainer, redisVolumes, REDIS_UID } from "./pod";
 import { RedisServerArgs } from "./types";
 
 /**
@@ -36,7 +36,7 @@ export class RedisStandalone extends pulumi.ComponentResource {
         );
         const config = new k8s.core.v1.ConfigMap(
             `${name}-config`,
-            { metadata: { ...metadata, name: `${args.serviceName}-config` }, data: files },
+            { metadata: { ...metadata, name: contentAddressedName(`${args.serviceName}-config`, files) }, data: files },
             childOpts,
         );
         const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata, automountServiceAccountToken: false }, childOpts);
@@ -60,7 +60,7 @@ export class RedisStandalone extends pulumi.ComponentResource {
                     selector: { matchLabels: selector },
                     updateStrategy: { type: "RollingUpdate" },
                     template: {
-                        metadata: { labels, annotations: { "checksum/config": checksum(files) } },
+                        metadata: { labels },
                         spec: {
                             serviceAccountName: serviceAccount.metadata.name,
                             automountServiceAccountToken: false,

@@ -4,7 +4,7 @@ import * as jwt from "jsonwebtoken";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULTS } from "../../components/config";
+import { DEFAULTS, PROJECT } from "../../components/config";
 import { runProgram } from "../../tools/program/runProgram";
 import { REPO_ROOT } from "../../tools/repoRoot";
 import { StackConfig, listStacks, loadStackConfig } from "../../tools/program/stackConfig";
@@ -112,7 +112,7 @@ describe("the program under mocks, with the real stack files", function () {
             const node = r.get("StatefulSet", "redis");
             assert.equal(node.spec.replicas, 1);
             assert.equal(node.spec.volumeClaimTemplates[0].spec.resources.requests.storage, "1Gi");
-            assert.match(r.get("ConfigMap", "redis-config").data["redis.conf"], /^requirepass /m);
+            assert.match(r.mountedConfigMap(node).data["redis.conf"], /^requirepass /m);
             assert.equal(r.find("StatefulSet", "redis-node"), undefined, "no Sentinel set on a laptop");
             assert.equal(r.find("Deployment", "redis-haproxy"), undefined);
             assert.equal(r.run.outputs.redisAddress.value, "redis.amalgam8-dev.svc.cluster.local:6379");
@@ -173,6 +173,25 @@ describe("the program under mocks, with the real stack files", function () {
             assert.equal(r.get("Deployment", "redis-haproxy").spec.replicas, 2);
             assert.equal(r.get("Service", "redis").spec.type, "ClusterIP");
             assert.equal(r.run.outputs.redisAddress.value, "redis.amalgam8-staging.svc.cluster.local:6379");
+        });
+        it("names the Redis ConfigMap after its files, so that an edit rolls the pods instead of replacing the StatefulSet", async () => {
+            const before = stacks.staging;
+            const redis = JSON.parse(stackConfig("staging").config[`${PROJECT}:redis`]);
+            const after = await renderStack(stackConfig("staging", { redis: { ...redis, sentinel: { downAfterMilliseconds: 3000 } } }));
+            const mounted = (r: Rendered) =>
+                [r.get("StatefulSet", "redis-node"), r.get("Deployment", "redis-haproxy")].map((w) => r.mountedConfigMap(w).metadata.name);
+            const [nodesBefore, proxyBefore] = mounted(before);
+            const [nodesAfter, proxyAfter] = mounted(after);
+            assert.equal(nodesBefore, proxyBefore, "one ConfigMap for the nodes and HAProxy");
+            assert.equal(nodesAfter, proxyAfter);
+            assert.match(nodesBefore, /^redis-ha-config-[0-9a-f]{10}$/);
+            assert.notEqual(nodesAfter, nodesBefore, "a changed sentinel.conf must get a new name");
+            assert.match(
+                after.mountedConfigMap(after.get("StatefulSet", "redis-node")).data["sentinel.conf"],
+                /down-after-milliseconds \S+ 3000/,
+            );
+            const again = await renderStack(stackConfig("staging"));
+            assert.deepEqual(mounted(again), [nodesBefore, proxyBefore], "the same files, the same name");
         });
         it("exposes ClusterIP Services only, so there is no external endpoint", () => {
             const r = stacks.staging;
@@ -336,7 +355,7 @@ describe("the program in the other storage modes", function () {
         const sts = r.get("StatefulSet", "redis");
         assert.equal(sts.spec.replicas, 1);
         assert.equal(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage, "5Gi");
-        const conf = r.get("ConfigMap", "redis-config").data["redis.conf"];
+        const conf = r.mountedConfigMap(sts).data["redis.conf"];
         assert.match(conf, /^appendonly yes$/m);
         assert.match(conf, /^requirepass /m);
         assert.equal(r.get("Service", "redis").spec.type, "ClusterIP");

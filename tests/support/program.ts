@@ -18,6 +18,8 @@ export interface Rendered {
     get(kind: string, name: string): K8sObject;
     find(kind: string, name: string): K8sObject | undefined;
     ofKind(kind: string): K8sObject[];
+    /** The ConfigMap that a workload's `config` volume mounts; fails the test when absent. */
+    mountedConfigMap(workload: K8sObject): K8sObject;
 }
 
 export function stackConfig(stack: string, overrides: Record<string, unknown> = {}, secretOverrides: string[] = []): StackConfig {
@@ -44,6 +46,11 @@ function rendered(run: ProgramRun): Rendered {
             return o;
         },
         ofKind: (kind) => objects.filter((o) => o.kind === kind),
+        mountedConfigMap(workload) {
+            const volume = workload.spec.template.spec.volumes?.find((v: K8sObject) => v.name === "config");
+            if (!volume?.configMap) throw new Error(`${workload.kind}/${workload.metadata.name} mounts no config volume`);
+            return this.get("ConfigMap", volume.configMap.name);
+        },
     };
 }
 

@@ -14,6 +14,7 @@ import { CLUSTER_NETWORK, STORAGE_CLASS } from "../controlPlane";
 import { DnsServer } from "./dns";
 import { ImageStore } from "./images";
 import { PodRuntime } from "./pod";
+import { ip } from "../../loopback/netns";
 import { ServiceProxy, dnsRecords, forwardsOf, loadBalancerAssignments } from "./services";
 
 export interface AgentNode {
@@ -139,6 +140,8 @@ class NodeAgent {
     /** Pods whose processes are being stopped (their grace period), by uid. */
     private readonly terminating = new Set<string>();
     private readonly ipsInUse = new Set<string>();
+    /** The host number of the address last given on each node. */
+    private readonly lastHost = new Map<string, number>();
     private readonly podCidrs = new Map<string, string>();
     private readonly images: ImageStore;
     private readonly proxy = new ServiceProxy(log);
@@ -184,19 +187,36 @@ class NodeAgent {
         }
     }
 
+    /** The next free address after the last one given, as host-local IPAM allocates: a released address is not reused at once. */
     private allocateIp(nodeName: string): { ip: string; index: number } {
         const cidr = this.podCidrs.get(nodeName);
         if (!cidr) throw new Error(`node ${nodeName} has no podCIDR yet`);
         const [base] = cidr.split("/");
         const octets = base.split(".").map(Number);
-        for (let host = 2; host < 255; host++) {
+        const first = 2;
+        const count = 253;
+        const last = this.lastHost.get(nodeName) ?? first - 1;
+        for (let step = 1; step <= count; step++) {
+            const host = first + ((last - first + step) % count);
             const candidate = `${octets[0]}.${octets[1]}.${octets[2]}.${host}`;
             if (!this.ipsInUse.has(candidate)) {
                 this.ipsInUse.add(candidate);
+                this.lastHost.set(nodeName, host);
                 return { ip: candidate, index: octets[2] * 256 + host };
             }
         }
         throw new Error(`node ${nodeName}: no free pod address in ${cidr}`);
+    }
+
+    private forgetNeighbour(address: string): void {
+        const namespaces = [...this.pods.values()].map((p) => p.networkNamespace);
+        for (const ns of [undefined, ...namespaces]) {
+            try {
+                ip(...(ns ? ["-n", ns] : []), "neigh", "flush", "to", address);
+            } catch (e) {
+                log(`agent: neighbour ${address}${ns ? ` in ${ns}` : ""}: ${(e as Error).message}`);
+            }
+        }
     }
 
     private async syncPods(): Promise<void> {
@@ -233,6 +253,7 @@ class NodeAgent {
                 dir: path.join(this.config.dir, "pods", `${pod.metadata.namespace}_${pod.metadata.name}_${uid}`),
                 allocateIp: () => this.allocateIp(node.name),
                 releaseIp: (ip) => this.ipsInUse.delete(ip),
+                forgetNeighbour: (ip) => this.forgetNeighbour(ip),
                 volumeDirOf: (pv) => (pv.metadata?.annotations?.[PV_DIR_ANNOTATION] as string | undefined) ?? undefined,
                 log,
             });

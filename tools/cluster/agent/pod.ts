@@ -30,6 +30,8 @@ export interface PodHost {
     /** A free address of the node's pod range and its number (names the veth). */
     readonly allocateIp: () => { ip: string; index: number };
     readonly releaseIp: (ip: string) => void;
+    /** Drops the MAC address that the node and its pods cached for an address a new pod now holds. */
+    readonly forgetNeighbour: (ip: string) => void;
     /** The directory of a PersistentVolume the agent provisioned for this node, or undefined. */
     readonly volumeDirOf: (pv: KubeObject) => string | undefined;
     readonly log: (msg: string) => void;
@@ -166,6 +168,10 @@ export class PodRuntime {
     private podIp?: string;
     private netns?: string;
     private vethIndex?: number;
+    /** The pod's network namespace, once it has one. */
+    get networkNamespace(): string | undefined {
+        return this.netns;
+    }
     private readonly startTime = nowIso();
     private mounts = new Map<string, { host: string; readOnly: boolean }>();
     private secrets = new Map<string, KubeObject>();
@@ -352,6 +358,8 @@ export class PodRuntime {
         ip("-n", ns, "addr", "add", `${podIp}/16`, "dev", "eth0");
         ip("-n", ns, "link", "set", "eth0", "up");
         ip("-n", ns, "route", "add", "default", "via", CLUSTER_NETWORK.bridgeAddress);
+        // A neighbour entry of the address's last pod outlives it, and packets would go to its old MAC.
+        this.host.forgetNeighbour(podIp);
         const etc = path.join(this.host.dir, "etc");
         fs.mkdirSync(etc, { recursive: true });
         fs.writeFileSync(path.join(etc, "hosts"), hostsFile(podIp, this.hostname, this.spec.subdomain, this.namespace), { mode: 0o644 });

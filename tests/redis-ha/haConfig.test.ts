@@ -28,7 +28,8 @@ import {
     validateRedisHaLayout,
 } from "../../components/redis/haConfig";
 import { HA_SCRIPT_SOURCES, SCRIPTS_DIR, STANDALONE_SCRIPT_SOURCES } from "../../components/redis/scripts";
-import { ManagedProcess, freePorts, podShell, sleep, waitFor } from "../../tools/loopback/process";
+import { ManagedProcess, freePorts, launch, podShell, sleep, waitFor } from "../../tools/loopback/process";
+import { command } from "../../tools/loopback/redisClient";
 
 const loopbackNodes = [0, 1, 2].map((i) => ({ host: "127.0.0.1", redisPort: 6380 + i, sentinelPort: 26380 + i }));
 
@@ -579,17 +580,57 @@ describe("Redis HA config generator", () => {
             }
         });
 
-        it("init.sh: fresh cluster, node 0 is master, others replicate node 0 and start unpromotable", () => {
-            const t = write(renderRedisHaFiles(buildRedisHaLayout({ nodes: quiet, bind: "127.0.0.1" })));
-            const env = (i: number): Record<string, string> => ({
-                [SCRIPT_ENV.templateDir]: t,
-                [SCRIPT_ENV.configDir]: path.join(dir, `n${i}`, "conf"),
-                [SCRIPT_ENV.dataDir]: path.join(dir, `n${i}`, "data"),
-                HOSTNAME: `redis-node-${i}`,
+        const nodeEnv = (t: string, i: number): Record<string, string> => ({
+            [SCRIPT_ENV.templateDir]: t,
+            [SCRIPT_ENV.configDir]: path.join(dir, `n${i}`, "conf"),
+            [SCRIPT_ENV.dataDir]: path.join(dir, `n${i}`, "data"),
+            HOSTNAME: `redis-node-${i}`,
+        });
+
+        /** An empty redis-server with the password on node i's port of `quiet`: a peer that started as node 0's replica. */
+        async function emptyPeer(i: number): Promise<ManagedProcess> {
+            const { redisPort } = quiet[i];
+            const args = [
+                "--port",
+                String(redisPort),
+                "--bind",
+                "127.0.0.1",
+                "--requirepass",
+                password,
+                "--save",
+                "",
+                "--dir",
+                dir,
+                "--replicaof",
+                "127.0.0.1",
+                String(quiet[0].redisPort),
+                "--masterauth",
+                password,
+            ];
+            const { process: p } = launch(`peer-${i}`, "redis-server", args, {
+                env: process.env,
+                logFile: path.join(dir, `peer-${i}.log`),
             });
-            for (const i of [0, 1]) {
-                const r = run(path.join(t, "init.sh"), env(i));
+            const ep = { host: "127.0.0.1", port: redisPort };
+            await waitFor(
+                `redis on ${redisPort}`,
+                10000,
+                async () => (await command(ep, password, ["PING"], 500).catch(() => "")) === "PONG",
+            );
+            return p;
+        }
+
+        it("init.sh: fresh cluster, node 0 is master once a majority answers, others replicate node 0 and start unpromotable", async () => {
+            const t = write(renderRedisHaFiles(buildRedisHaLayout({ nodes: quiet, bind: "127.0.0.1" })));
+            const env = (i: number) => nodeEnv(t, i);
+            const first = run(path.join(t, "init.sh"), env(1));
+            assert.equal(first.status, 0, first.stderr);
+            const peer = await emptyPeer(1);
+            try {
+                const r = run(path.join(t, "init.sh"), env(0));
                 assert.equal(r.status, 0, r.stderr);
+            } finally {
+                await peer.stop(5000);
             }
             const r0 = lines(fs.readFileSync(path.join(dir, "n0", "conf", "redis.conf"), "utf8"));
             assert.ok(r0.includes(`requirepass "${password}"`) && r0.includes(`masterauth "${password}"`));
@@ -612,6 +653,50 @@ describe("Redis HA config generator", () => {
             assert.equal(fs.statSync(path.join(dir, "n1", "conf", "redis.conf")).mode & 0o077, 0);
         });
 
+        it("init.sh: an empty node alone refuses to become master (a cold start, not a new cluster) within its bound", () => {
+            const files = renderRedisHaFiles(buildRedisHaLayout({ nodes: quiet, bind: "127.0.0.1" }));
+            const t = write({
+                ...files,
+                "settings.env": files["settings.env"].replace(/^EMPTY_MASTER_WAIT_SECONDS=.*$/m, "EMPTY_MASTER_WAIT_SECONDS=2"),
+            });
+            const started = Date.now();
+            const r = run(path.join(t, "init.sh"), nodeEnv(t, 0), ["redis"]);
+            assert.equal(r.status, 1);
+            assert.match(r.stderr, /no data and 1 of 3 nodes answer: waiting up to 2s for 2, to tell a new cluster from a cold start/);
+            assert.match(r.stderr, /only 1 of 3 nodes answered within 2s: refusing to start as master/);
+            assert.ok(Date.now() - started < 10000, "bounded");
+            assert.ok(!fs.existsSync(path.join(dir, "n0", "conf", "redis.conf")), "no config written");
+        });
+
+        it("init.sh: in a cold start a node follows the newest configuration its Sentinel's file holds, and keeps that Sentinel's state", () => {
+            const t = write(renderRedisHaFiles(buildRedisHaLayout({ nodes: quiet, bind: "127.0.0.1" })));
+            const conf = path.join(dir, "n0", "conf");
+            fs.mkdirSync(conf, { recursive: true });
+            // What Sentinel rewrote after it failed over to node 2 (epoch 3) and before every node stopped.
+            const state = [
+                "sentinel config-epoch mymaster 3",
+                "sentinel leader-epoch mymaster 3",
+                "sentinel known-replica mymaster 127.0.0.1 1009",
+                "sentinel known-sentinel mymaster 127.0.0.1 2010 0123456789abcdef0123456789abcdef01234567",
+                "sentinel current-epoch 3",
+            ];
+            fs.writeFileSync(
+                path.join(conf, "sentinel.conf"),
+                ["port 1010", "sentinel monitor mymaster 127.0.0.1 3009 2", ...state, ""].join("\n"),
+            );
+            const r = run(path.join(t, "init.sh"), nodeEnv(t, 0));
+            assert.equal(r.status, 0, r.stderr);
+            assert.match(
+                r.stderr,
+                /master 127\.0\.0\.1:3009 from the newest Sentinel configuration \(epoch 3, from this node's sentinel\.conf\)/,
+            );
+            const redis = lines(fs.readFileSync(path.join(conf, "redis.conf"), "utf8"));
+            assert.ok(redis.includes("replicaof 127.0.0.1 3009") && redis.includes("replica-priority 0"));
+            const sentinel = lines(fs.readFileSync(path.join(conf, "sentinel.conf"), "utf8"));
+            assert.ok(sentinel.includes("sentinel monitor mymaster 127.0.0.1 3009 2"));
+            for (const l of state) assert.equal(sentinel.filter((x) => x === l).length, 1, l);
+        });
+
         it("init.sh keeps a Sentinel's own myid across restarts", () => {
             const t = write(renderRedisHaFiles(buildRedisHaLayout({ nodes: quiet, bind: "127.0.0.1" })));
             const conf = path.join(dir, "conf");
@@ -630,7 +715,8 @@ describe("Redis HA config generator", () => {
             assert.equal(run(path.join(t, "init.sh"), env, ["sentinel"]).status, 0);
             const s = lines(fs.readFileSync(path.join(conf, "sentinel.conf"), "utf8"));
             assert.equal(s.filter((l) => l === `sentinel myid ${id}`).length, 1);
-            assert.ok(!s.some((l) => l.startsWith("sentinel known-sentinel")));
+            // The same master: what it learnt of the others stays.
+            assert.equal(s.filter((l) => l.startsWith("sentinel known-sentinel mymaster 10.9.9.9 26379")).length, 1);
             assert.ok(!fs.existsSync(path.join(conf, "redis.conf")), "init.sh sentinel wrote redis.conf");
         });
 

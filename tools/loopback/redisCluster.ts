@@ -122,8 +122,9 @@ export class RedisHaCluster extends RedisHaTopology {
             fs.writeFileSync(layout.paths.passwordFile, `${cluster.password}\n`, { mode: 0o400 });
             fs.mkdirSync(path.join(dir, "logs"));
 
-            await cluster.startRedis(0);
-            await Promise.all(Array.from({ length: n - 1 }, (_, i) => cluster.startRedis(i + 1)));
+            // Together, as the StatefulSet's Parallel policy starts them: an empty node 0 becomes master
+            // only once a majority of nodes answer.
+            await Promise.all(Array.from({ length: n }, (_, i) => cluster.startRedis(i)));
             for (let i = 0; i < n; i++) await cluster.startSentinel(i);
             for (let j = 0; j < haproxyCount; j++) await cluster.startHaproxy(j);
             await cluster.waitHealthy(30000);
@@ -227,6 +228,24 @@ export class RedisHaCluster extends RedisHaTopology {
         p.signal("SIGKILL");
         if (!(await p.waitExit(5000))) throw new Error(`redis-${i} survived SIGKILL`);
         return Date.now();
+    }
+
+    /** SIGKILL every redis-server and Sentinel at once, as a power cut does; HAProxy keeps running. */
+    async killEveryNode(): Promise<void> {
+        const ps = [...this.redis.values(), ...this.sentinels.values()].filter((p) => p.running);
+        for (const p of ps) p.signal("SIGKILL");
+        for (const p of ps) if (!(await p.waitExit(5000))) throw new Error(`${p.name} survived SIGKILL`);
+    }
+
+    /** Starts node i as its pod does: redis-server and Sentinel together; resolves once both answer PING. */
+    async startNode(i: number, timeoutMs = 60000): Promise<void> {
+        await Promise.all([this.startRedis(i, timeoutMs), this.startSentinel(i, timeoutMs)]);
+    }
+
+    /** Deletes a stopped node's data and runtime configs (its whole PersistentVolume, lost). */
+    loseVolume(i: number): void {
+        this.wipeData(i);
+        fs.rmSync(path.join(this.nodeDir(i), "conf"), { recursive: true, force: true });
     }
 
     /** Deletes the data directory of a stopped node (a lost PersistentVolume). */

@@ -34,28 +34,35 @@ node_ordinal() {
 
 is_self() { [ "$1" = "$MY_HOST" ] && [ "$2" = "$MY_PORT" ]; }
 
-# One "host port" line per Sentinel that answers.
+# One "host port config-epoch" line per Sentinel that answers: the master it names, and the
+# epoch of the configuration that made it master (a failover raises it).
 sentinel_answers() {
     _i=0
     while [ "$_i" -lt "$NODE_COUNT" ]; do
         _sh=$(nth "$_i" "$NODE_HOSTS"); _sp=$(nth "$_i" "$NODE_SENTINEL_PORTS")
-        _out=$(rcli "$_sh" "$_sp" SENTINEL get-master-addr-by-name "$MASTER_NAME") || _out=''
-        _mh=$(printf '%s\n' "$_out" | sed -n '1p' | tr -d '\r')
-        _mp=$(printf '%s\n' "$_out" | sed -n '2p' | tr -d '\r')
-        case "$_mp" in
-            ''|*[!0-9]*) ;;
-            *) if [ -n "$_mh" ]; then printf '%s %s\n' "$_mh" "$_mp"; fi ;;
-        esac
+        rcli "$_sh" "$_sp" SENTINEL master "$MASTER_NAME" | tr -d '\r' | awk '
+            NR % 2 == 1 { key = $0; next }
+            key == "ip" { host = $0 }
+            key == "port" { port = $0 }
+            key == "config-epoch" { epoch = $0 }
+            END { if (host != "" && port ~ /^[0-9]+$/) printf "%s %s %s\n", host, port, (epoch ~ /^[0-9]+$/ ? epoch : 0) }'
         _i=$((_i + 1))
     done
 }
 
-# "host port votes" of the master most Sentinels name; fails when none answers.
+# "host port votes epoch" of the master most Sentinels name; fails when none answers.
 sentinel_master() {
     _answers=$(sentinel_answers)
     [ -n "$_answers" ] || return 1
-    printf '%s\n' "$_answers" | sort | uniq -c | sort -rn | head -n 1 | {
-        read -r _c _h _p
-        printf '%s %s %s\n' "$_h" "$_p" "$_c"
-    }
+    printf '%s\n' "$_answers" | awk '
+        { key = $1 " " $2; votes[key]++; if (!(key in epoch) || $3 > epoch[key]) epoch[key] = $3 }
+        END { for (k in votes) if (votes[k] > best || (votes[k] == best && epoch[k] > bestEpoch)) { best = votes[k]; bestEpoch = epoch[k]; top = k }
+              printf "%s %d %d\n", top, best, bestEpoch }'
+}
+
+# "host port epoch" of the newest configuration any answering Sentinel holds; fails when none answers.
+sentinel_newest() {
+    _answers=$(sentinel_answers)
+    [ -n "$_answers" ] || return 1
+    printf '%s\n' "$_answers" | sort -k3,3n | tail -n 1
 }

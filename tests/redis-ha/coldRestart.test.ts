@@ -51,7 +51,7 @@ describe("Redis HA through a cold restart (loopback processes)", function () {
         await cluster?.stop();
     });
 
-    it("every node killed, then started empty node first and newest node last: only the newest becomes master, nothing acknowledged is lost", async function () {
+    it("every node killed, started empty first and newest last: only the newest becomes master, nothing acked lost", async function () {
         this.timeout(240_000);
         requirePrerequisites(REDIS_HA_PREREQUISITES, "The Redis cold-restart test");
         const c = await RedisHaCluster.start({ label: "redis-cold-restart" });
@@ -107,8 +107,9 @@ describe("Redis HA through a cold restart (loopback processes)", function () {
             acked.map((r) => r.key),
         );
         console.log(
-            `      node ${older} failed over to node ${newest}; every node killed; node ${empty} (volume lost), node ${older}, then node ${newest} ` +
-                `started: ${missing.length} of ${acked.length} acknowledged writes lost, healthy ${((Date.now() - cut) / 1000).toFixed(1)} s after the kill`,
+            `      node ${older} failed over to node ${newest}; every node killed; node ${empty} (volume lost), ` +
+                `node ${older}, then node ${newest} started: ${missing.length} of ${acked.length} acknowledged writes lost, ` +
+                `healthy ${((Date.now() - cut) / 1000).toFixed(1)} s after the kill`,
         );
         assert.deepEqual(missing.slice(0, 5), [], "acknowledged writes lost across the cold restart");
     });

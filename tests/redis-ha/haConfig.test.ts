@@ -668,7 +668,7 @@ describe("Redis HA config generator", () => {
             assert.ok(!fs.existsSync(path.join(dir, "n0", "conf", "redis.conf")), "no config written");
         });
 
-        it("init.sh: in a cold start a node follows the newest configuration its Sentinel's file holds, and keeps that Sentinel's state", () => {
+        it("init.sh: in a cold start a node follows the newest configuration of its Sentinel's file, and keeps its state", () => {
             const t = write(renderRedisHaFiles(buildRedisHaLayout({ nodes: quiet, bind: "127.0.0.1" })));
             const conf = path.join(dir, "n0", "conf");
             fs.mkdirSync(conf, { recursive: true });

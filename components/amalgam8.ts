@@ -22,7 +22,18 @@ export interface SecretKeyRef {
 
 /** Where the service keeps its state. */
 export type StorageBinding =
-    { readonly kind: "memory" } | { readonly kind: "redis"; readonly host: string; readonly port: number; readonly password: SecretKeyRef };
+    | { readonly kind: "memory" }
+    | {
+          readonly kind: "redis";
+          readonly host: string;
+          readonly port: number;
+          readonly password: SecretKeyRef;
+          /** Replicas a rule write must reach before the controller acknowledges it (0: none). */
+          readonly writeReplicas: number;
+      };
+
+/** How long the controller waits for `writeReplicas` before it fails the write (5xx). */
+export const WRITE_REPLICA_TIMEOUT_MS = 1000;
 
 export type AuthBinding = { readonly mode: "none" } | { readonly mode: "jwt"; readonly secret: SecretKeyRef };
 
@@ -58,6 +69,13 @@ export const CONTROLLER: ApiServiceProfile = {
             // The controller wants a URL with the redis:// scheme.
             { name: "A8_DATABASE_HOST", value: `redis://${storage.host}:${storage.port}` },
             secretEnv("A8_DATABASE_PASSWORD", storage.password),
+            // Read by the patched image only (images/amalgam8, patch 0006); upstream ignores them.
+            ...(storage.writeReplicas > 0
+                ? [
+                      { name: "A8_DATABASE_WAIT_REPLICAS", value: String(storage.writeReplicas) },
+                      { name: "A8_DATABASE_WAIT_TIMEOUT_MS", value: String(WRITE_REPLICA_TIMEOUT_MS) },
+                  ]
+                : []),
         ];
     },
     // GET /health answers 503 during start-up, then 200.

@@ -83,7 +83,9 @@ export class Redis extends pulumi.ComponentResource {
             ),
             childOpts,
         );
-        this.binding = { kind: "redis", host: this.host, port: this.port, password: PASSWORD_SECRET };
+        // With replicas of our own, a rule is acknowledged only once one of them has it: a failover then loses none.
+        const writeReplicas = args.settings.mode === "ha" ? 1 : 0;
+        this.binding = { kind: "redis", host: this.host, port: this.port, password: PASSWORD_SECRET, writeReplicas };
 
         const common = {
             namespace: args.namespace,

@@ -7,7 +7,7 @@ import { selectorLabels, standardLabels } from "../../components/kube/labels";
 import { spreadConstraints } from "../../components/kube/pod";
 
 const password = { name: "redis-auth", key: "password" };
-const redis = { kind: "redis" as const, host: "redis.ns.svc.cluster.local", port: 6379, password };
+const redis = { kind: "redis" as const, host: "redis.ns.svc.cluster.local", port: 6379, password, writeReplicas: 0 };
 
 describe("the Amalgam8 contract (pure)", () => {
     it("controller: redis:// URL, password by secretKeyRef, log level", () => {
@@ -17,6 +17,14 @@ describe("the Amalgam8 contract (pure)", () => {
             { name: "A8_DATABASE_HOST", value: "redis://redis.ns.svc.cluster.local:6379" },
             { name: "A8_DATABASE_PASSWORD", valueFrom: { secretKeyRef: password } },
         ]);
+    });
+    it("controller before an HA Redis: writes wait for one replica, for a bounded time; the registry does not", () => {
+        const ha = { ...redis, writeReplicas: 1 };
+        assert.deepEqual(apiServiceEnv(CONTROLLER, "info", ha, { mode: "none" }).slice(4), [
+            { name: "A8_DATABASE_WAIT_REPLICAS", value: "1" },
+            { name: "A8_DATABASE_WAIT_TIMEOUT_MS", value: "1000" },
+        ]);
+        assert.deepEqual(apiServiceEnv(REGISTRY, "info", ha, { mode: "none" }), apiServiceEnv(REGISTRY, "info", redis, { mode: "none" }));
     });
     it("registry: host:port without scheme, inmem (not memory) for in-memory storage", () => {
         assert.deepEqual(apiServiceEnv(REGISTRY, "info", redis, { mode: "none" }).slice(1), [

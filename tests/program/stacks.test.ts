@@ -104,6 +104,7 @@ describe("the program under mocks, with the real stack files", function () {
             const registry = env(r.get("Deployment", "registry"));
             assert.equal(controller.A8_DATABASE_TYPE.value, "redis");
             assert.equal(controller.A8_DATABASE_HOST.value, "redis://redis.amalgam8-dev.svc.cluster.local:6379");
+            assert.equal(controller.A8_DATABASE_WAIT_REPLICAS, undefined, "a standalone Redis has no replica to wait for");
             assert.equal(registry.A8_STORE.value, "redis");
             assert.equal(registry.A8_STORE_ADDRESS.value, "redis.amalgam8-dev.svc.cluster.local:6379");
             assertServiceServes(r, "redis.amalgam8-dev.svc.cluster.local", 6379);
@@ -141,6 +142,7 @@ describe("the program under mocks, with the real stack files", function () {
             assert.equal(e.A8_DATABASE_PASSWORD.value, undefined, "the password must never be a literal");
             assert.deepEqual(e.A8_DATABASE_PASSWORD.valueFrom, { secretKeyRef: { name: "redis-auth", key: "password" } });
             assert.equal(e.A8_LOG_LEVEL.value, "info");
+            assert.equal(e.A8_DATABASE_WAIT_REPLICAS.value, "1", "rule writes wait for a replica of the HA Redis");
             const url = new URL(e.A8_DATABASE_HOST.value);
             assert.equal(url.protocol, "redis:");
             assertServiceServes(r, url.hostname, Number(url.port));

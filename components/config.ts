@@ -3,7 +3,7 @@
  * (types, defaults, allowed values), and validates them before any resource is registered.
  * Pure: no Pulumi runtime, no I/O.
  */
-import { ImageReferenceProblem, imageReferenceProblem } from "../policy/lib/image";
+import { imageProblem } from "./settings/image";
 import { AnySetting, GroupSetting, defaultOf, fieldsOf, integerDefault, rangeText } from "./settings/kinds";
 import { redisPasswordProblem } from "./settings/redisPassword";
 import { PROJECT, SECRET_KEYS, SETTINGS, TOP_LEVEL_KEYS } from "./settings/schema";
@@ -106,26 +106,6 @@ class Reader {
 
 function show(value: Json): string {
     return JSON.stringify(value) ?? String(value);
-}
-
-/** The pack's image verdict (policy/lib/image.ts), worded for a stack setting. */
-const IMAGE_PROBLEMS: Record<ImageReferenceProblem["kind"], string> = {
-    missing: "is not an image reference",
-    "not-a-reference": "is not an image reference",
-    "malformed-digest": "has a malformed digest (use @sha256: and 64 lower-case hex digits)",
-    "no-digest": "has no digest",
-    "no-tag": "has no tag (pin a version, e.g. name:1.2.3)",
-    "invalid-tag": "has an invalid tag",
-    latest: "is tagged latest (pin a version, e.g. name:1.2.3)",
-};
-
-/**
- * An image reference must name an explicit tag other than `latest`, or a digest: an untagged image
- * is `latest`, which changes under a running deployment.
- */
-export function imageProblem(image: string): string | undefined {
-    const problem = imageReferenceProblem(image);
-    return problem && IMAGE_PROBLEMS[problem.kind];
 }
 
 function readImage(r: Reader, path: string, value: Json, fallback: string): string {

@@ -1,7 +1,7 @@
 /**
  * Image references: how one splits into repository, tag and digest, and whether it pins what runs.
- * The pack (rel-image-pinned) and the stack settings (components/config.ts) judge an image with the
- * same verdict and each words it for its own reader.
+ * The pack's own reading (rel-image-pinned); the program reads stack settings with its own
+ * (components/settings/image.ts), held to the same contract by tests/config/imageReference.test.ts.
  */
 
 export interface ImageReference {

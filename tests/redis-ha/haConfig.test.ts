@@ -697,6 +697,38 @@ describe("Redis HA config generator", () => {
             for (const l of state) assert.equal(sentinel.filter((x) => x === l).length, 1, l);
         });
 
+        it("init.sh stops with a clear message when the image lacks a tool it decides by, instead of deciding without it", () => {
+            const t = write(renderRedisHaFiles(buildRedisHaLayout({ nodes: quiet, bind: "127.0.0.1" })));
+            const bin = path.join(dir, "bin");
+            fs.mkdirSync(bin);
+            const which = (cmd: string): string => spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" }).stdout.trim();
+            for (const cmd of [
+                "busybox",
+                "dirname",
+                "redis-cli",
+                "sed",
+                "grep",
+                "sort",
+                "head",
+                "tail",
+                "tr",
+                "cat",
+                "date",
+                "mkdir",
+                "mv",
+                "timeout",
+            ])
+                fs.symlinkSync(which(cmd), path.join(bin, cmd));
+            const r = spawnSync(path.join(bin, "busybox"), ["sh", path.join(t, "init.sh")], {
+                env: { ...nodeEnv(t, 0), PATH: bin, [SCRIPT_ENV.passwordFile]: path.join(dir, "password") },
+                encoding: "utf8",
+                timeout: 30000,
+            });
+            assert.equal(r.status, 1, r.stderr);
+            assert.match(r.stderr, /the image has no awk \(this script needs: redis-cli awk sed/);
+            assert.ok(!fs.existsSync(path.join(dir, "n0", "conf", "redis.conf")), "no config written");
+        });
+
         it("init.sh keeps a Sentinel's own myid across restarts", () => {
             const t = write(renderRedisHaFiles(buildRedisHaLayout({ nodes: quiet, bind: "127.0.0.1" })));
             const conf = path.join(dir, "conf");

@@ -267,6 +267,7 @@ for _arg in "$@"; do
     esac
 done
 
+require_commands awk sed grep sort head tail tr
 load_password
 ORDINAL=$(node_ordinal) || exit 1
 MY_HOST=$(nth "$ORDINAL" "$NODE_HOSTS")

@@ -17,6 +17,14 @@ else
     rcli() { _h=$1; _p=$2; shift 2; REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -h "$_h" -p "$_p" "$@" 2>/dev/null; }
 fi
 
+# require_commands CMD...: stops at once when the image lacks redis-cli or one of them; a script
+# that decides a node's role from their output must not read a missing tool as "no answer".
+require_commands() {
+    for _c in redis-cli "$@"; do
+        command -v "$_c" >/dev/null 2>&1 || die "the image has no $_c (this script needs: redis-cli $*)"
+    done
+}
+
 load_password() {
     [ -r "$PASSWORD_FILE" ] || die "cannot read the password file $PASSWORD_FILE (mount the Secret there or set $PASSWORD_FILE_VAR)"
     REDIS_PASSWORD=$(cat "$PASSWORD_FILE") || die "cannot read the password file $PASSWORD_FILE"

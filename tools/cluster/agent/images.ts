@@ -4,8 +4,8 @@
  * - amalgam8/a8-controller, amalgam8/a8-registry (upstream) and <registry>/<owner>/a8-controller,
  *   a8-registry (the patched images): the binaries tools/amalgam8/build.sh builds;
  * - redis:*-alpine, haproxy:*-alpine: this machine's redis-server, redis-cli, redis-sentinel and
- *   haproxy (Debian's, under the read-only /usr every pod sees), with busybox as `sh`, as the
- *   alpine images have it.
+ *   haproxy (Debian's, under the read-only /usr every pod sees), with busybox as `sh` and `awk`, as
+ *   the alpine images have them.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -55,13 +55,22 @@ export function patchedImage(service: Amalgam8Service): string {
     return `ghcr.io/amalgam8-tests/${path.posix.basename(repository)}:${tag}`;
 }
 
+/**
+ * What the alpine images run as busybox applets and this machine has only through /etc/alternatives
+ * (which pods do not see) or not at all: `sh` is ash, `awk` busybox's.
+ */
+const BUSYBOX_APPLETS = ["sh", "awk"] as const;
+
 export class ImageStore {
     private readonly shims: string;
 
     constructor(dir: string) {
         this.shims = path.join(dir, "alpine-shims");
         fs.mkdirSync(this.shims, { recursive: true });
-        if (!fs.existsSync(path.join(this.shims, "sh"))) fs.symlinkSync("/usr/bin/busybox", path.join(this.shims, "sh"));
+        for (const applet of BUSYBOX_APPLETS) {
+            const link = path.join(this.shims, applet);
+            if (!fs.existsSync(link)) fs.symlinkSync("/usr/bin/busybox", link);
+        }
     }
 
     /** The pod image for a reference; throws ImageError (the kubelet's ErrImagePull) for any other. */

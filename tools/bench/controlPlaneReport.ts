@@ -2,6 +2,7 @@
  * The control-plane benchmark's figures: per fault (requests, failed, wrong, error window,
  * latency), the `--json` summary, the goals and the table.
  */
+import { textTable } from "./table";
 import { Amalgam8Variant } from "../loopback/prerequisites";
 import { RequestRecord, isFailed } from "./controlPlaneLedger";
 import { median, percentile, round } from "./stats";
@@ -106,7 +107,8 @@ function goals(r: BenchResult): { goal: string; met: boolean }[] {
 }
 
 export function table(r: BenchResult): string {
-    const rows = [["", "fault", "node", "requests", "failed", "wrong", "error window s", "p99 ms", "max ms"]];
+    const head = ["", "fault", "node", "requests", "failed", "wrong", "error window s", "p99 ms", "max ms"];
+    const rows: string[][] = [];
     r.perFault.forEach((f, i) => {
         rows.push([
             i === 0 ? "steady" : String(i),
@@ -120,8 +122,7 @@ export function table(r: BenchResult): string {
             String(f.maxMs),
         ]);
     });
-    const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-    const lines = rows.map((row) => row.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  "));
+    const lines = [textTable(head, rows, 3)];
     const kills = r.perFault.slice(1).filter((f) => f.fault?.kind === "kill");
     const s = summary(r) as any;
     lines.push(

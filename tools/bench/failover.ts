@@ -18,6 +18,7 @@ import { RedisHaTimings, chartBaselineTimings, recommendedTimings } from "../../
 import { FlagSpec, parseFlags } from "../flags";
 import { log, runBenchmarkCommand } from "./cli";
 import { median, round } from "./stats";
+import { textTable } from "./table";
 
 const USAGE = "usage: npm run bench:failover [-- --kills N] [--json] [--baseline]";
 
@@ -200,9 +201,7 @@ function table(ours: SeriesResult, baseline?: SeriesResult): string {
         return row;
     });
     if (baseline) head.push("baseline failover s", "baseline failed", "baseline rejoin s");
-    const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-    const fmt = (r: string[]): string => r.map((v, c) => v.padStart(widths[c])).join("  ");
-    const lines = [fmt(head), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(fmt), ""];
+    const lines = [textTable(head, rows, 0), ""];
     const describe = (name: string, s: SeriesResult): void => {
         const m = summary(s) as {
             failover: { minSeconds: number; medianSeconds: number; maxSeconds: number };

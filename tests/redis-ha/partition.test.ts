@@ -14,7 +14,7 @@ import { strict as assert } from "assert";
 import { sleep, waitFor } from "../../tools/loopback/process";
 import { PARTITION_LAB_PREREQUISITES, requirePrerequisites } from "../../tools/loopback/prerequisites";
 import { RedisHaCluster, haproxyMember, nodeMember } from "../../tools/loopback/redisCluster";
-import { ContinuousWriter, verifyAckedWrites } from "../../tools/loopback/redisWriter";
+import { ContinuousWriter, plainWritersPerHaproxy, verifyAckedWrites } from "../../tools/loopback/redisWriter";
 
 const PARTITION_MS = 30_000;
 
@@ -37,17 +37,7 @@ describe("Redis HA through a network partition (a namespace per node and HAProxy
         const lab = c.lab;
         assert.ok(lab);
         const oldMaster = await waitFor("a master named by a quorum of Sentinels", 10_000, () => c.sentinelMaster());
-        const [majoritySide, masterSide] = c.haproxyEndpoints.map(
-            (endpoint, j) =>
-                new ContinuousWriter({
-                    endpoint,
-                    password: c.password,
-                    nodeOfPort: (p) => c.nodeOfPort(p),
-                    waitForReplica: false,
-                    writers: 2,
-                    keyPrefix: `side${j}`,
-                }),
-        );
+        const [majoritySide, masterSide] = plainWritersPerHaproxy(c, "side");
         writers.push(majoritySide, masterSide);
         for (const w of writers) w.start();
         await waitFor("writes acknowledged through both HAProxies", 10_000, async () =>

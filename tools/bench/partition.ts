@@ -23,7 +23,7 @@ import { RedisHaTimings, chartBaselineTimings, recommendedTimings } from "../../
 import { FlagSpec, parseFlags } from "../flags";
 import { sleep, waitFor } from "../loopback/process";
 import { RedisHaCluster, haproxyMember, nodeMember } from "../loopback/redisCluster";
-import { ContinuousWriter, WriteRecord, verifyAckedWrites } from "../loopback/redisWriter";
+import { WriteRecord, plainWritersPerHaproxy, verifyAckedWrites } from "../loopback/redisWriter";
 import { log, runBenchmarkCommand } from "./cli";
 import { median, round } from "./stats";
 import { textTable } from "./table";
@@ -79,17 +79,7 @@ export function longestGapSeconds(records: readonly WriteRecord[], from: number,
 
 async function runScenario(scenario: Scenario, timings: RedisHaTimings, o: Options): Promise<RunResult> {
     const c = await RedisHaCluster.start({ label: `bench-${scenario}`, partitionLab: { haproxies: 2 }, timings });
-    const writers = c.haproxyEndpoints.map(
-        (endpoint, j) =>
-            new ContinuousWriter({
-                endpoint,
-                password: c.password,
-                nodeOfPort: (p) => c.nodeOfPort(p),
-                waitForReplica: false,
-                writers: 2,
-                keyPrefix: `${scenario}-${j}`,
-            }),
-    );
+    const writers = plainWritersPerHaproxy(c, scenario);
     try {
         const lab = c.lab as NonNullable<RedisHaCluster["lab"]>;
         for (const w of writers) w.start();

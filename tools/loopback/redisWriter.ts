@@ -6,6 +6,7 @@
 import Redis from "ioredis";
 import { Endpoint, sleep, waitFor } from "./process";
 import { connect } from "./redisClient";
+import type { RedisHaTopology } from "./redisTopology";
 import { MasterSwitch } from "./sentinelEvents";
 
 export interface WriteRecord {
@@ -160,6 +161,24 @@ export class ContinuousWriter {
             return lastAway !== undefined && (lastTo === undefined || lastTo < lastAway);
         });
     }
+}
+
+/**
+ * Clients as the control plane writes (one SET at a time, no WAIT, acknowledged on OK), two per
+ * HAProxy of the cluster: writer j goes through HAProxy j, its keys start with `${keyPrefix}-j`.
+ */
+export function plainWritersPerHaproxy(c: RedisHaTopology, keyPrefix: string): ContinuousWriter[] {
+    return c.haproxyEndpoints.map(
+        (endpoint, j) =>
+            new ContinuousWriter({
+                endpoint,
+                password: c.password,
+                nodeOfPort: (p) => c.nodeOfPort(p),
+                waitForReplica: false,
+                writers: 2,
+                keyPrefix: `${keyPrefix}-${j}`,
+            }),
+    );
 }
 
 /** Keys (of `keys`) that cannot be read back with their value through `ep`. */

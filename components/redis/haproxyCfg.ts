@@ -98,15 +98,28 @@ export function haproxyCfg(layout: RedisHaLayout): string {
     const markDown = h.markDownOnConnectError ? " observe layer4 error-limit 1 on-error mark-down" : "";
     const onMarkedDown = h.shutdownSessions ? " on-marked-down shutdown-sessions" : "";
     const voted = (i: number): string => votedMaster(layout, i, "");
+    const goodReplica = h.downWithoutGoodReplica && layout.minReplicasToWrite > 0;
     out.push(
         "backend redis_master",
         "    option tcp-check",
         "    tcp-check connect",
         `    ${auth}`,
         `    ${okExpect}`,
-        "    tcp-check send info\\ replication\\r\\n",
-        `    tcp-check expect ${h.fastFail ? "min-recv 40 " : ""}string role:master`,
-        "    tcp-check send QUIT\\r\\n",
+        ...(goodReplica
+            ? [
+                  // QUIT with it: Redis then closes the connection, which the negated match needs to conclude
+                  // at once rather than at the check timeout.
+                  "    tcp-check send info\\ replication\\r\\nQUIT\\r\\n",
+                  `    tcp-check expect ${h.fastFail ? "min-recv 40 " : ""}string role:master`,
+                  "    # A master that counts no replica within min-replicas-max-lag refuses writes: DOWN, so that",
+                  "    # its clients' sessions are cut and they reconnect to the master the Sentinels elected.",
+                  "    tcp-check expect ! string min_slaves_good_slaves:0",
+              ]
+            : [
+                  "    tcp-check send info\\ replication\\r\\n",
+                  `    tcp-check expect ${h.fastFail ? "min-recv 40 " : ""}string role:master`,
+                  "    tcp-check send QUIT\\r\\n",
+              ]),
         "    # No fallback: without a voted master the connection is refused, never load-balanced",
         "    # onto a node that merely claims role:master (a restarted or cut-off old master).",
         // A connection refused by a dead master fails at once instead of after 1 s retries to it;

@@ -81,6 +81,12 @@ export interface HaproxyCheckTimings {
     holdWithoutMaster: boolean;
     /** `observe layer4 error-limit 1 on-error mark-down`: a refused connection marks the server DOWN at once. */
     markDownOnConnectError: boolean;
+    /**
+     * A master without a replica within min-replicas-max-lag is DOWN (`min_slaves_good_slaves:0`):
+     * it refuses writes anyway, and with shutdownSessions its clients' connections are cut, so that
+     * pooled ones leave a master cut off by a partition for the one the Sentinels elected.
+     */
+    downWithoutGoodReplica: boolean;
 }
 
 /** The knobs that decide failover speed; the rest of a layout is topology. */
@@ -182,6 +188,7 @@ export const recommendedTimings: RedisHaTimings = {
         shutdownSessions: true,
         holdWithoutMaster: true,
         markDownOnConnectError: true,
+        downWithoutGoodReplica: true,
     },
     // The default 5 s delay stalls writes (min-replicas-to-write) whenever the last replica must full-sync.
     replDisklessSyncDelay: 0,
@@ -199,6 +206,7 @@ export const chartBaselineTimings: RedisHaTimings = {
         shutdownSessions: false,
         holdWithoutMaster: false,
         markDownOnConnectError: false,
+        downWithoutGoodReplica: false,
     },
     replDisklessSyncDelay: 5,
     minReplicasMaxLag: 5,

@@ -75,7 +75,7 @@ describe("Redis HA through a cold restart (loopback processes)", function () {
         await sleep(2000);
         const empty = [0, 1, 2].find((i) => i !== older && i !== newest) as number;
 
-        await c.killEveryNode();
+        await c.stopEveryNode("SIGKILL");
         const cut = Date.now();
         await w.stop();
         c.loseVolume(empty);

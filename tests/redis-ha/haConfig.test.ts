@@ -301,6 +301,8 @@ describe("Redis HA config generator", () => {
         let layout: RedisHaLayout;
         const servers: net.Server[] = [];
         let voteChecks = 0;
+        /** What the master stand-in reports as min_slaves_good_slaves. */
+        let goodReplicas = 2;
 
         /** Answers inline commands the way the checks and a client expect; `sentinelFor` names a node as master. */
         function standIn(port: number, sentinelFor?: number): Promise<net.Server> {
@@ -316,7 +318,10 @@ describe("Redis HA config generator", () => {
                         buf = buf.slice(i + 2);
                         if (cmd.startsWith("auth ")) sock.write("+OK\r\n");
                         else if (cmd === "ping") sock.write("+PONG\r\n");
-                        else if (cmd === "info replication") sock.write(bulk("# Replication\r\nrole:master\r\nconnected_slaves:2\r\n"));
+                        else if (cmd === "info replication")
+                            sock.write(
+                                bulk(`# Replication\r\nrole:master\r\nconnected_slaves:2\r\nmin_slaves_good_slaves:${goodReplicas}\r\n`),
+                            );
                         else if (cmd.startsWith("sentinel get-master-addr-by-name") && sentinelFor !== undefined) {
                             voteChecks++;
                             sock.write(sentinelMasterReply(layout.nodes[sentinelFor]));
@@ -405,6 +410,32 @@ describe("Redis HA config generator", () => {
             assert.equal(r.reply, "+PONG\r\n", `no reply after ${r.ms} ms`);
             // Up about 100 ms after it listens (downinter), then at most one re-check period.
             assert.ok(r.ms < 200 + 300 + HOLD_RECHECK_MS, `answered after ${r.ms} ms`);
+        });
+
+        it("cuts the sessions of a master that counts no replica within min-replicas-max-lag, and holds new ones", async function () {
+            this.timeout(15000);
+            // A pooled client connection, open on the master.
+            const pooled = net.connect(layout.haproxy.port, "127.0.0.1");
+            pooled.on("error", () => undefined);
+            const closed = new Promise<number>((resolve) => pooled.on("close", () => resolve(Date.now())));
+            const firstReply = await new Promise<string>((resolve) => {
+                pooled.once("data", (d) => resolve(d.toString()));
+                pooled.write("PING\r\n");
+            });
+            assert.equal(firstReply, "+PONG\r\n");
+            const lost = Date.now();
+            goodReplicas = 0;
+            try {
+                const at = await Promise.race([closed, sleep(layout.haproxy.checkIntervalMs + 3000).then(() => undefined)]);
+                assert.ok(at !== undefined, "the session on a master without a good replica stayed open");
+                const r = await ping();
+                assert.equal(r.reply, "", "a new connection reached the master without a good replica");
+                console.log(`      session cut ${at - lost} ms after the master counted no good replica`);
+            } finally {
+                goodReplicas = 2;
+                pooled.destroy();
+            }
+            await waitFor("the master to be UP again", 5000, async () => (await ping()).reply === "+PONG\r\n");
         });
     });
 

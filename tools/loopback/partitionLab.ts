@@ -3,9 +3,11 @@
  * network namespace of its own with one address on a data network: a veth pair joins it to a
  * bridge in the lab's own namespace. A partition moves members' links onto separate bridges, so
  * that the sides cannot reach each other (packets are dropped, connections hang, as when a link
- * or a switch fails); a flap takes one member's link down or up; heal puts every link back on one
- * bridge. The test process stays outside: it reaches a member's ports through a portal (unix
- * sockets into the namespace), which no partition cuts.
+ * or a switch fails); a cut between two groups black-holes the routes between them only, so that
+ * a third group still reaches both (a partition that is not transitive); a flap takes one
+ * member's link down or up; heal puts every link back on one bridge and removes every cut. The
+ * test process stays outside: it reaches a member's ports through a portal (unix sockets into the
+ * namespace), which no partition cuts.
  *
  * Every namespace is named after this process (netns.ts), deleted by destroy() or when the
  * process exits, and removed by the next run if the process died.
@@ -23,6 +25,8 @@ let labs = 0;
 
 export class PartitionLab {
     private readonly portals: Portal[] = [];
+    /** Black-hole routes of cuts: [member whose namespace holds it, address it drops]. */
+    private cuts: [string, string][] = [];
     private bridges = 0;
     private destroyed = false;
 
@@ -101,8 +105,25 @@ export class PartitionLab {
         });
     }
 
-    /** Every link back on one bridge and up. */
+    /**
+     * Members of `a` and members of `b` can no longer reach each other (each drops the other's
+     * address); everyone else still reaches both. Adds to any partition or cut before it.
+     */
+    cutBetween(a: readonly string[], b: readonly string[]): void {
+        for (const m of [...a, ...b]) this.indexOf(m);
+        if (a.some((m) => b.includes(m)))
+            throw new Error(`partition lab: a member is on both sides of a cut: ${a.join(", ")} | ${b.join(", ")}`);
+        for (const [from, to] of [...a.flatMap((x) => b.map((y) => [x, y])), ...b.flatMap((y) => a.map((x) => [y, x]))]) {
+            const address = this.address(to);
+            ip("-n", this.namespace(from), "route", "add", "blackhole", `${address}/32`);
+            this.cuts.push([from, address]);
+        }
+    }
+
+    /** Every link back on one bridge and up, and no cut. */
     heal(): void {
+        for (const [from, address] of this.cuts) ip("-n", this.namespace(from), "route", "del", "blackhole", `${address}/32`);
+        this.cuts = [];
         for (const m of this.members) {
             ip("-n", this.hub, "link", "set", this.link(m), "master", "side0");
             this.setLink(m, true);

@@ -230,11 +230,14 @@ export class RedisHaCluster extends RedisHaTopology {
         return Date.now();
     }
 
-    /** SIGKILL every redis-server and Sentinel at once, as a power cut does; HAProxy keeps running. */
-    async killEveryNode(): Promise<void> {
+    /**
+     * Stops every redis-server and Sentinel at once: SIGKILL as a power cut does, SIGTERM as a
+     * cluster shutdown does (redis-server then writes its AOF out). HAProxy keeps running.
+     */
+    async stopEveryNode(signal: "SIGKILL" | "SIGTERM"): Promise<void> {
         const ps = [...this.redis.values(), ...this.sentinels.values()].filter((p) => p.running);
-        for (const p of ps) p.signal("SIGKILL");
-        for (const p of ps) if (!(await p.waitExit(5000))) throw new Error(`${p.name} survived SIGKILL`);
+        for (const p of ps) p.signal(signal);
+        for (const p of ps) if (!(await p.waitExit(15000))) throw new Error(`${p.name} survived ${signal}`);
     }
 
     /** Starts node i as its pod does: redis-server and Sentinel together; resolves once both answer PING. */

@@ -249,6 +249,21 @@ async function startOneNode(
     };
 }
 
+/** The HA Redis the stack renders: its node count and the password its Secret holds. */
+export function renderedRedisHa(stack: RenderedStack): { nodeCount: number; password: string } {
+    // The data nodes are the StatefulSet whose files include Sentinel's start script.
+    const nodes = workloadsOf(stack).find(
+        (w) => w.kind === "StatefulSet" && configMapFiles(stack, w.spec.template.spec)?.[REDIS_HA_FILES.startSentinel] !== undefined,
+    );
+    if (!nodes) throw new Error("Redis HA: no rendered StatefulSet runs Sentinel");
+    const secretVolume = (nodes.spec.template.spec as IPodSpec).volumes?.find((v) => v.secret);
+    const item = secretVolume?.secret?.items?.[0];
+    const password =
+        secretVolume?.secret && item ? renderedSecretValue(stack, String(secretVolume.secret.secretName), item.key) : undefined;
+    if (password === undefined) throw new Error(`Redis HA: StatefulSet ${nodes.metadata?.name} mounts no Secret holding the password`);
+    return { nodeCount: nodes.spec.replicas ?? 1, password };
+}
+
 /** Starts the Redis the stack renders; see the file comment. */
 async function startRenderedRedis(stack: RenderedStack): Promise<LoopbackRedis> {
     const { mode, workload } = redisModeOf(stack);
@@ -259,17 +274,8 @@ async function startRenderedRedis(stack: RenderedStack): Promise<LoopbackRedis> 
         return startExternal(password);
     }
     if (mode === "standalone") return startStandalone(stack, workload as K8sObject);
-    // HA: the data nodes are the StatefulSet whose files include Sentinel's start script.
-    const nodes = workloadsOf(stack).find(
-        (w) => w.kind === "StatefulSet" && configMapFiles(stack, w.spec.template.spec)?.[REDIS_HA_FILES.startSentinel] !== undefined,
-    );
-    if (!nodes) throw new Error("Redis HA: no rendered StatefulSet runs Sentinel");
-    const secretVolume = (nodes.spec.template.spec as IPodSpec).volumes?.find((v) => v.secret);
-    const item = secretVolume?.secret?.items?.[0];
-    const password =
-        secretVolume?.secret && item ? renderedSecretValue(stack, String(secretVolume.secret.secretName), item.key) : undefined;
-    if (password === undefined) throw new Error(`Redis HA: StatefulSet ${nodes.metadata?.name} mounts no Secret holding the password`);
-    const cluster = await RedisHaCluster.start({ label: "a8-redis-ha", nodeCount: nodes.spec.replicas ?? 1, password });
+    const { nodeCount, password } = renderedRedisHa(stack);
+    const cluster = await RedisHaCluster.start({ label: "a8-redis-ha", nodeCount, password });
     return {
         mode: "ha",
         endpoint: cluster.haproxyEndpoint,
@@ -435,4 +441,28 @@ export async function startRenderedControlPlane(stack: RenderedStack, options: C
             if (failed.length > 0) throw new Error(failed.map((f) => String(f.reason)).join("; "));
         },
     };
+}
+
+/**
+ * One replica of a rendered service whose Redis is `redis` (an HAProxy of a partition lab, say)
+ * instead of the Redis the stack renders; any other Service it names must be unused.
+ */
+export async function startRenderedService(
+    stack: RenderedStack,
+    service: Amalgam8Service,
+    redis: Endpoint,
+    options: { readonly variant?: Amalgam8Variant; readonly label?: string } = {},
+): Promise<Amalgam8Instance> {
+    const redisAddress = splitHostPort(String(output(stack, "redisAddress")), "the redisAddress output");
+    const { deployment, index } = amalgam8Deployment(stack, service);
+    const pod: IPodSpec = structuredClone(deployment.spec.template.spec);
+    return startAmalgam8({
+        service,
+        container: pod.containers[index],
+        pod,
+        variant: options.variant,
+        addressFor: (host, port) => (host === redisAddress.host && port === redisAddress.port ? redis : undefined),
+        secretValue: (name, key) => renderedSecretValue(stack, name, key),
+        label: options.label ?? service,
+    });
 }

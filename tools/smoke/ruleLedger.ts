@@ -52,6 +52,8 @@ export class RuleLedger {
         verified: false,
     };
     readonly events: LedgerEvent[] = [];
+    /** When each acknowledged write was answered (ms since the epoch), in order. */
+    readonly acknowledgedAt: number[] = [];
 
     constructor(
         readonly tag: string,
@@ -81,6 +83,7 @@ export class RuleLedger {
             const ids = (a.body as { ids?: unknown } | undefined)?.ids;
             if (a.status === 201 && Array.isArray(ids) && ids.length === 1 && typeof ids[0] === "string") {
                 this.acknowledged.add(ids[0]);
+                this.acknowledgedAt.push(Date.now());
                 this.counts.writesAcknowledged++;
                 return;
             }

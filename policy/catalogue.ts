@@ -3,7 +3,7 @@
  * pack (index.ts), its config schema (each policy's configSchema) and the rules table in
  * docs/policies.md are all derived from this list.
  */
-import { EnforcementLevel, PolicyConfigSchema } from "@pulumi/policy";
+import { EnforcementLevel, PolicyConfigSchema, Severity } from "@pulumi/policy";
 import { amalgam8Policies } from "./policies/amalgam8";
 import { haPolicies } from "./policies/ha";
 import { hygienePolicies } from "./policies/hygiene";
@@ -37,6 +37,20 @@ export const CATEGORY_PREFIXES: Record<Category, string> = {
     hygiene: "hyg",
 };
 
+/**
+ * How bad a finding of each category is, as the engine and Pulumi Cloud show it: an outage or a
+ * breach (high), a degraded or fragile deployment (medium), untidiness (low).
+ */
+export const CATEGORY_SEVERITY: Record<Category, Severity> = {
+    ha: "high",
+    redis: "high",
+    amalgam8: "high",
+    reliability: "medium",
+    services: "medium",
+    security: "high",
+    hygiene: "low",
+};
+
 export interface CatalogueEntry {
     id: string;
     category: Category;
@@ -50,6 +64,9 @@ export interface CatalogueEntry {
     /** Resource rules see one object at a time, stack rules the whole input. */
     scope: "resource" | "stack";
     configSchema?: PolicyConfigSchema;
+    severity: Severity;
+    /** The category, and `amalgam8` for the rules that know Amalgam8 itself. */
+    tags: string[];
     policy: Rule;
 }
 
@@ -62,8 +79,15 @@ function entries(category: Category, rules: Rule[]): CatalogueEntry[] {
         ...policy.about,
         scope: "validateStack" in policy ? "stack" : "resource",
         configSchema: policy.configSchema,
+        severity: CATEGORY_SEVERITY[category],
+        tags: [category, ...(policy.about.amalgam8Specific ? ["amalgam8"] : [])],
         policy,
     }));
+}
+
+/** The policy as the pack hands it to the engine: with the severity, tags and fix the CLI and Pulumi Cloud show. */
+export function enginePolicy(e: CatalogueEntry): Rule {
+    return { ...e.policy, severity: e.severity, tags: e.tags, remediationSteps: e.fix };
 }
 
 export const CATALOGUE: readonly CatalogueEntry[] = [
@@ -94,7 +118,7 @@ export function rulesMarkdown(): string {
     const out: string[] = [];
     for (const category of Object.keys(CATEGORY_TITLES) as Category[]) {
         const rows = CATALOGUE.filter((e) => e.category === category);
-        out.push(`### ${CATEGORY_TITLES[category]}`, "");
+        out.push(`### ${CATEGORY_TITLES[category]}`, "", `Severity of a finding: ${CATEGORY_SEVERITY[category]}.`, "");
         out.push("| Policy | Default level | What it checks | Protects against | How to fix | Amalgam8-specific | Settings |");
         out.push("|---|---|---|---|---|---|---|");
         for (const e of rows) {

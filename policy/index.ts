@@ -1,9 +1,9 @@
 import { PolicyPack } from "@pulumi/policy";
-import { CATALOGUE } from "./catalogue";
+import { CATALOGUE, enginePolicy } from "./catalogue";
 import { shareDeserializedInputs } from "./lib/deserializeOnce";
 
 shareDeserializedInputs();
 
 new PolicyPack("amalgam8-ha", {
-    policies: CATALOGUE.map((e) => e.policy),
+    policies: CATALOGUE.map(enginePolicy),
 });

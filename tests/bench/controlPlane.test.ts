@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { parseArgs } from "../../tools/bench/controlPlane";
-import { Ledger, RequestRecord, contradiction } from "../../tools/bench/controlPlaneLedger";
+import { RequestRecord } from "../../tools/bench/requests";
+import { Ledger, contradiction } from "../../tools/smoke/ledger";
 import { BenchResult, FaultRecord, figuresPerFault, summary } from "../../tools/bench/controlPlaneReport";
 
 const TTL = 20000;

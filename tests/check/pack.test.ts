@@ -37,7 +37,7 @@ describe("policy pack over the Analyzer protocol", function () {
         }
     });
 
-    it("answers GetAnalyzerInfo with every policy, its level and its config schema", async () => {
+    it("answers GetAnalyzerInfo with every policy, its level, config schema, severity, tags and remediation steps", async () => {
         info = await pack.info();
         assert.strictEqual(info.name, "amalgam8-ha");
         assert.strictEqual(info.version, "0.1.0");
@@ -45,6 +45,14 @@ describe("policy pack over the Analyzer protocol", function () {
             info.policies.map((p) => [p.name, p.enforcementLevel, p.type]),
             ALL.map((p) => [p.name, p.enforcementLevel, "validateStack" in p ? "stack" : "resource"]),
         );
+        for (const [i, e] of CATALOGUE.entries()) {
+            const p = info.policies[i];
+            assert.strictEqual(p.remediationSteps, e.fix, `${e.id}: the fix reaches the engine as its remediation steps`);
+            assert.ok(p.tags.includes(e.category), `${e.id}: tagged ${e.category}, got ${p.tags.join(", ")}`);
+            assert.strictEqual(p.tags.includes("amalgam8"), e.amalgam8Specific, `${e.id}: the amalgam8 tag`);
+            assert.ok(p.severity !== undefined, `${e.id}: no severity`);
+        }
+        assert.strictEqual(info.policies.find((p) => p.name === "ha-min-replicas")!.severity, "high");
         const min = info.policies.find((p) => p.name === "ha-min-replicas")!;
         assert.deepStrictEqual(min.properties.minReplicas, {
             type: "integer",

@@ -8,7 +8,7 @@
  */
 import { strict as assert } from "assert";
 import { runControlPlaneBench } from "../../tools/bench/controlPlane";
-import { RequestKind, RequestRecord } from "../../tools/bench/controlPlaneLedger";
+import { RequestKind, RequestRecord } from "../../tools/bench/requests";
 import { BenchResult } from "../../tools/bench/controlPlaneReport";
 import {
     CONFINEMENT_PREREQUISITES,

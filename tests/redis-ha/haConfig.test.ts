@@ -283,10 +283,13 @@ describe("Redis HA config generator", () => {
             assert.ok(!/resolvers/.test(renderRedisHaFiles(loopback())["haproxy.cfg"]));
         });
 
-        it("the chart baseline has neither fast-fail checks nor shutdown-sessions", () => {
+        it("the chart baseline has neither fast-fail checks, nor shutdown-sessions, nor the good-replica check", () => {
             const layout = buildRedisHaLayout({ nodes: loopbackNodes, timings: chartBaselineTimings, haproxy: { bind: "127.0.0.1" } });
             const files = renderRedisHaFiles(layout);
-            assert.doesNotMatch(files["haproxy.cfg"], /min-recv|shutdown-sessions|downinter|inspect-delay|observe layer4|retries/);
+            assert.doesNotMatch(
+                files["haproxy.cfg"],
+                /min-recv|shutdown-sessions|downinter|inspect-delay|observe layer4|retries|min_slaves_good_slaves/,
+            );
             assert.match(files["haproxy.cfg"], /tcp-check expect string role:master/);
             const s = lines(files["sentinel.conf"]);
             assert.ok(s.includes("sentinel down-after-milliseconds mymaster 10000"));
@@ -451,18 +454,6 @@ describe("Redis HA config generator", () => {
                     recommendedTimings.haproxy.shutdownSessions &&
                     recommendedTimings.haproxy.markDownOnConnectError,
             );
-        });
-
-        it("chart baseline: the redis-ha chart defaults", () => {
-            assert.equal(chartBaselineTimings.sentinel.downAfterMilliseconds, 10000);
-            assert.equal(chartBaselineTimings.sentinel.failoverTimeout, 180000);
-            assert.equal(chartBaselineTimings.haproxy.checkIntervalMs, 1000);
-            assert.ok(
-                !chartBaselineTimings.haproxy.fastFail &&
-                    !chartBaselineTimings.haproxy.shutdownSessions &&
-                    !chartBaselineTimings.haproxy.markDownOnConnectError,
-            );
-            assert.ok(!chartBaselineTimings.haproxy.holdWithoutMaster);
         });
 
         it("spaces crash faults by 2 x failover-timeout plus margin", () => {

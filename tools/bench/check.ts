@@ -142,7 +142,7 @@ const FLAGS = {
     "--json": { kind: "boolean" },
 } as const satisfies Record<string, FlagSpec>;
 
-function parseOptions(argv: string[]): Options {
+export function parseOptions(argv: string[]): Options {
     const f = parseFlags(argv, FLAGS);
     return { runs: f["--runs"] ?? 5, objects: f["--objects"] ?? [], concurrent: f["--concurrent"] ?? 0, json: f["--json"] ?? false };
 }

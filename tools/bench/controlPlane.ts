@@ -16,7 +16,7 @@
  *
  * Needs root (the cluster's network namespaces) and `npm run build:cluster`. This file runs the
  * faults; the load is controlPlaneTraffic.ts, what counts as wrong
- * controlPlaneLedger.ts, the figures and the table controlPlaneReport.ts.
+ * tools/smoke/ledger.ts, the figures and the table controlPlaneReport.ts.
  */
 import { PROJECT } from "../../components/config";
 import { K8sObject } from "../../policy/lib/k8s";

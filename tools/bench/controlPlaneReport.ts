@@ -4,7 +4,7 @@
  */
 import { textTable } from "./table";
 import { Amalgam8Variant } from "../loopback/prerequisites";
-import { RequestRecord, isFailed } from "./controlPlaneLedger";
+import { RequestRecord, isFailed } from "./requests";
 import { median, percentile, round } from "./stats";
 
 export interface FaultRecord {

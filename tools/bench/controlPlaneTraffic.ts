@@ -5,7 +5,8 @@
  */
 import { requestJson } from "../smoke/http";
 import { sleep } from "../loopback/process";
-import { Ledger, RequestKind, RequestRecord, contradiction, isFailed, missingOf } from "./controlPlaneLedger";
+import { Ledger, RequestKind, contradiction, missingOf } from "../smoke/ledger";
+import { RequestRecord, isFailed } from "./requests";
 
 /** Sidecar-like load: one request every 32 ms (about 31/s) plus one rule write per second. */
 const REQUEST_INTERVAL_MS = 32;

@@ -34,7 +34,7 @@ const FLAGS = {
     "--json": { kind: "boolean" },
 } as const satisfies Record<string, FlagSpec>;
 
-function parseArgs(argv: string[]): Options {
+export function parseArgs(argv: string[]): Options {
     const f = parseFlags(argv, FLAGS);
     return { kills: f["--kills"] ?? 10, json: f["--json"] ?? false, baseline: f["--baseline"] ?? false };
 }

@@ -85,7 +85,7 @@ interface Options {
     json: boolean;
 }
 
-function parseArgs(argv: string[]): Options {
+export function parseArgs(argv: string[]): Options {
     const f = parseFlags(argv, FLAGS);
     const scenario = f["--scenario"];
     const writes = f["--writes"];

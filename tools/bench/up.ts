@@ -38,7 +38,7 @@ const FLAGS = {
     "--json": { kind: "boolean" },
 } as const satisfies Record<string, FlagSpec>;
 
-function parseArgs(argv: string[]): Args {
+export function parseArgs(argv: string[]): Args {
     const f = parseFlags(argv, FLAGS);
     return { runs: f["--runs"] ?? 3, json: f["--json"] ?? false };
 }

@@ -22,6 +22,9 @@ function levelName(n: number): Level {
     return LEVELS[n] ?? "advisory";
 }
 
+/** analyzerpb.PolicySeverity by number; undefined for POLICY_SEVERITY_UNSPECIFIED. */
+const SEVERITY_NAMES: readonly (string | undefined)[] = [undefined, "low", "medium", "high", "critical"];
+
 function levelNumber(l: Level): analyzerpb.EnforcementLevel {
     return LEVELS.indexOf(l) as analyzerpb.EnforcementLevel;
 }
@@ -31,6 +34,10 @@ export interface PolicyInfo {
     description: string;
     enforcementLevel: Level;
     type: "resource" | "stack" | "unknown";
+    severity: string | undefined;
+    tags: string[];
+    /** What to change when the policy fires, as the CLI and Pulumi Cloud show it. */
+    remediationSteps: string;
     /** configSchema.properties (JSON schema per property). */
     properties: Record<string, any>;
     required: string[];
@@ -253,6 +260,9 @@ export class PolicyPackProcess {
                               : "unknown",
                     properties: (schema?.getProperties()?.toJavaScript() as Record<string, any>) ?? {},
                     required: schema?.getRequiredList() ?? [],
+                    severity: SEVERITY_NAMES[p.getSeverity()],
+                    tags: p.getTagsList(),
+                    remediationSteps: p.getRemediationSteps(),
                 };
             }),
         };

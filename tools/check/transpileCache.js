@@ -1,7 +1,10 @@
 /**
- * `node -r ./tools/check/transpileCache.js file.ts`: loads TypeScript files the way
- * `ts-node --transpile-only` does (typescript's transpileModule with the root tsconfig's
- * compilerOptions), but keeps each output under node_modules/.cache, keyed by a hash of the source,
+ * `node -r ./tools/check/transpileCache.js file.ts`: the project's one TypeScript loader, for the
+ * npm scripts, mocha (.mocharc.json) and the processes tools start (ts-node stays a dependency
+ * only for the Pulumi CLI, which runs index.ts with it). It loads TypeScript files the
+ * way `ts-node --transpile-only` does (typescript's transpileModule with the root tsconfig's
+ * compilerOptions, an inline source map so that stack traces name .ts lines), but keeps each
+ * output under node_modules/.cache, keyed by a hash of the source,
  * the options and the TypeScript version. A run whose files are all cached never loads the
  * compiler, which is most of what `npm run check` would otherwise spend. Each entry's name starts
  * with a hash of its file's path, and a new entry replaces the file's older ones, so the cache holds
@@ -17,7 +20,16 @@ const root = path.resolve(__dirname, "..", "..");
 const cacheDir = path.join(root, "node_modules", ".cache", "a8-transpile");
 const tsconfigText = fs.readFileSync(path.join(root, "tsconfig.json"), "utf8");
 const tsVersion = JSON.parse(fs.readFileSync(require.resolve("typescript/package.json"), "utf8")).version;
-const optionsKey = crypto.createHash("sha256").update(tsVersion).update("\0").update(tsconfigText).digest("hex");
+/** Part of every cache key: a change of what this file asks of the compiler invalidates the cache. */
+const LOADER_OPTIONS = { sourceMap: false, inlineSourceMap: true, inlineSources: false, declaration: false };
+const optionsKey = crypto
+    .createHash("sha256")
+    .update(tsVersion)
+    .update("\0")
+    .update(tsconfigText)
+    .update("\0")
+    .update(JSON.stringify(LOADER_OPTIONS))
+    .digest("hex");
 
 let ts;
 let compilerOptions;
@@ -25,13 +37,7 @@ let compilerOptions;
 function transpile(source, filename) {
     if (!ts) {
         ts = require("typescript");
-        compilerOptions = {
-            ...JSON.parse(tsconfigText).compilerOptions,
-            noEmit: false,
-            declaration: false,
-            sourceMap: false,
-            inlineSourceMap: false,
-        };
+        compilerOptions = { ...JSON.parse(tsconfigText).compilerOptions, noEmit: false, ...LOADER_OPTIONS };
     }
     const out = ts.transpileModule(source, { compilerOptions, fileName: filename, reportDiagnostics: false });
     return out.outputText;
@@ -78,4 +84,5 @@ function load(module, filename) {
     module._compile(code, filename);
 }
 
+process.setSourceMapsEnabled(true);
 require.extensions[".ts"] = load;

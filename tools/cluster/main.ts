@@ -13,7 +13,7 @@ the node agent with 3 Nodes) from .cluster/bin (npm run build:cluster), prints i
 and stops it after --for seconds (default 3600, 1-86400) or on Ctrl-C. Needs root (network
 namespaces). --keep leaves the cluster's folder (logs) in place.`;
 
-function parse(argv: readonly string[]): { seconds: number; keep: boolean } {
+export function parseClusterArgs(argv: readonly string[]): { seconds: number; keep: boolean } {
     let seconds = 3600;
     let keep = false;
     for (let i = 0; i < argv.length; i++) {
@@ -36,7 +36,7 @@ function parse(argv: readonly string[]): { seconds: number; keep: boolean } {
 }
 
 async function main(): Promise<void> {
-    const { seconds, keep } = parse(process.argv.slice(2));
+    const { seconds, keep } = parseClusterArgs(process.argv.slice(2));
     const cluster = await startTestCluster({ keepDir: keep });
     console.log(`cluster up: export KUBECONFIG=${cluster.kubeconfig}`);
     console.log(`logs: ${cluster.dir}/*.log; stops in ${seconds} s or on Ctrl-C`);
@@ -52,7 +52,9 @@ async function main(): Promise<void> {
     await cluster.stop();
 }
 
-main().catch((e: Error) => {
-    console.error(`error: ${e.message}`);
-    process.exit(e instanceof InputError ? 2 : 1);
-});
+if (require.main === module) {
+    main().catch((e: Error) => {
+        console.error(`error: ${e.message}`);
+        process.exit(e instanceof InputError ? 2 : 1);
+    });
+}

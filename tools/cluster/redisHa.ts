@@ -5,8 +5,7 @@
  * (the container restarted, Sentinel failing over) is the cluster's own doing.
  */
 import type { Endpoint } from "../loopback/process";
-import { waitFor } from "../loopback/process";
-import { command, connect, parseInfo, replyFields } from "../loopback/redisClient";
+import { RedisHaTopology } from "../loopback/redisTopology";
 import { KubeApi, KubeObject } from "./kubeApi";
 import { Portal, openPortal } from "../loopback/portal";
 import { containerProcess } from "./processes";
@@ -35,20 +34,22 @@ export function sentinelSetting(conf: string, name: string, master: string): num
     return Number(m[1]);
 }
 
-export class ClusterRedisHa {
+export class ClusterRedisHa extends RedisHaTopology {
     private constructor(
         private readonly api: KubeApi,
         readonly namespace: string,
         private readonly nodes: readonly Node[],
         /** HAProxy, through the Service that the stack's redisAddress names. */
-        readonly haproxy: Endpoint,
-        readonly password: string,
-        readonly masterName: string,
-        readonly quorum: number,
+        private readonly haproxy: Endpoint,
+        password: string,
+        masterName: string,
+        quorum: number,
         /** Sentinel fails the same master over again only after 2 x failover-timeout (plus slack). */
-        readonly faultSpacingMs: number,
+        private readonly spacingMs: number,
         private readonly portal: Portal,
-    ) {}
+    ) {
+        super(password, masterName, quorum);
+    }
 
     /** The stack's Redis HA in `namespace`; `redisAddress` is the stack output (`<service>.<namespace>...:<port>`). */
     static async open(cluster: TestCluster, namespace: string, redisAddress: string): Promise<ClusterRedisHa> {
@@ -106,74 +107,26 @@ export class ClusterRedisHa {
         return this.nodes.length;
     }
 
-    private nodeNamed(host: string): number | undefined {
+    get haproxyEndpoints(): readonly Endpoint[] {
+        return [this.haproxy];
+    }
+
+    redisEndpoint(i: number): Endpoint {
+        return this.nodes[i].redis;
+    }
+
+    sentinelEndpoint(i: number): Endpoint {
+        return this.nodes[i].sentinel;
+    }
+
+    get faultSpacingMs(): number {
+        return this.spacingMs;
+    }
+
+    /** Every pod listens on the same ports: Sentinel names a node by its pod address or DNS name. */
+    protected nodeAt(host: string): number | undefined {
         const i = this.nodes.findIndex((n) => n.names.includes(host));
         return i < 0 ? undefined : i;
-    }
-
-    /** Node index named by at least a quorum of Sentinels, or undefined. */
-    async sentinelMaster(): Promise<number | undefined> {
-        const votes = new Map<number, number>();
-        await Promise.all(
-            this.nodes.map(async (n) => {
-                try {
-                    const r = await command(n.sentinel, this.password, ["SENTINEL", "get-master-addr-by-name", this.masterName], 1000);
-                    const node = Array.isArray(r) && r.length === 2 ? this.nodeNamed(String(r[0])) : undefined;
-                    if (node !== undefined) votes.set(node, (votes.get(node) ?? 0) + 1);
-                } catch {
-                    // An unreachable Sentinel simply does not vote.
-                }
-            }),
-        );
-        for (const [node, v] of votes) if (v >= this.quorum) return node;
-        return undefined;
-    }
-
-    /** A replica of the current master with its link up, its first sync done and a non-zero priority. */
-    async isSyncedReplica(i: number): Promise<boolean> {
-        const master = await this.sentinelMaster();
-        if (master === undefined || master === i) return false;
-        const info = parseInfo(await command(this.nodes[i].redis, this.password, ["INFO", "replication"], 500));
-        return (
-            info.role === "slave" &&
-            this.nodeNamed(info.master_host) === master &&
-            info.master_link_status === "up" &&
-            info.master_sync_in_progress === "0" &&
-            Number(info.slave_priority) > 0
-        );
-    }
-
-    /** Every Sentinel sees the others and every replica; every replica is synced; HAProxy acknowledges a write. */
-    async waitHealthy(timeoutMs: number): Promise<void> {
-        const n = this.nodeCount;
-        await waitFor(
-            "a healthy Redis HA",
-            timeoutMs,
-            async () => {
-                try {
-                    const master = await this.sentinelMaster();
-                    if (master === undefined) return false;
-                    for (const node of this.nodes) {
-                        const r = await command(node.sentinel, this.password, ["SENTINEL", "MASTER", this.masterName], 1000);
-                        const f = Array.isArray(r) ? replyFields(r) : {};
-                        if (Number(f["num-slaves"]) !== n - 1 || Number(f["num-other-sentinels"]) !== n - 1) return false;
-                        if ((f.flags ?? "") !== "master") return false;
-                    }
-                    for (let i = 0; i < n; i++) if (i !== master && !(await this.isSyncedReplica(i))) return false;
-                    const c = connect(this.haproxy, this.password, 1000);
-                    try {
-                        await c.connect();
-                        await c.set("__health__", String(Date.now()));
-                        return Number(await c.call("WAIT", "1", "1000")) >= 1;
-                    } finally {
-                        c.disconnect();
-                    }
-                } catch {
-                    return false;
-                }
-            },
-            250,
-        );
     }
 
     /** The redis-server process of node i, from its pod's status. */

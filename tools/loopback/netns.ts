@@ -6,6 +6,7 @@
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
+import { onExit } from "../onExit";
 
 const IP_TIMEOUT_MS = 10_000;
 const NETNS_DIR = "/run/netns";
@@ -95,7 +96,7 @@ let exitHookInstalled = false;
 export function createNetns(name: string): string {
     if (!exitHookInstalled) {
         exitHookInstalled = true;
-        process.on("exit", () => {
+        onExit(() => {
             for (const n of created) {
                 try {
                     deleteNetns(n);

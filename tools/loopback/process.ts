@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { onExit } from "../onExit";
 
 /** A TCP address (a host and a port). */
 export interface Endpoint {
@@ -76,7 +77,7 @@ let exitHookInstalled = false;
 function installExitHook(): void {
     if (exitHookInstalled) return;
     exitHookInstalled = true;
-    process.on("exit", () => {
+    onExit(() => {
         for (const pid of livePids) {
             signalGroup(pid, "SIGCONT");
             signalGroup(pid, "SIGKILL");

@@ -5,7 +5,7 @@
  * (redis-server and its Sentinel, as in a pod) and each HAProxy runs in a network namespace of its
  * own on a PartitionLab instead, so that a test can cut the links between them. Every process is
  * tracked by its pid and stopped by it; every wait is bounded. What the cluster says about itself
- * (master, replicas, health) is RedisHaTopology's (redisTopology.ts); this class owns the
+ * (master, replicas, health) is LayoutTopology's (redisTopology.ts); this class owns the
  * processes and the faults injected into them.
  */
 import * as fs from "fs";
@@ -38,7 +38,7 @@ import {
 import { PartitionLab } from "./partitionLab";
 import { PARTITION_LAB_PREREQUISITES, REDIS_HA_PREREQUISITES, requirePrerequisites } from "./prerequisites";
 import { command } from "./redisClient";
-import { RedisHaTopology } from "./redisTopology";
+import { LayoutTopology } from "./redisTopology";
 
 export interface ClusterOptions {
     timings?: RedisHaTimings;
@@ -60,7 +60,7 @@ const LAB_PORTS = { redis: 6379, sentinel: 26379, haproxy: 6390, haproxyHealth: 
 export const nodeMember = (i: number): string => `redis-${i}`;
 export const haproxyMember = (j: number): string => `haproxy-${j}`;
 
-export class RedisHaCluster extends RedisHaTopology {
+export class RedisHaCluster extends LayoutTopology {
     private readonly redis = new Map<number, ManagedProcess>();
     private readonly sentinels = new Map<number, ManagedProcess>();
     private readonly haproxies = new Map<number, ManagedProcess>();

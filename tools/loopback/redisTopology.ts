@@ -1,7 +1,9 @@
 /**
- * A Redis HA cluster seen through its endpoints: the node a quorum of Sentinels names master,
- * whether a replica is synced, whether HAProxy acknowledges a write. It only asks; starting,
- * stopping and breaking the processes is RedisHaCluster's (redisCluster.ts).
+ * A Redis HA seen through its endpoints: the node a quorum of Sentinels names master, whether a
+ * replica is synced, whether every HAProxy acknowledges a write. It only asks. Two kinds: the
+ * loopback cluster's (LayoutTopology: the generated layout, nodes told apart by port; starting,
+ * stopping and breaking them is RedisHaCluster's) and a test cluster's pods (ClusterRedisHa,
+ * tools/cluster/redisHa.ts: nodes told apart by pod address or DNS name).
  */
 import { RedisHaLayout, minimumFaultSpacingMs } from "../../components/redis/haConfig";
 import { Endpoint, waitFor } from "./process";
@@ -14,45 +16,31 @@ export interface Reach {
     readonly haproxy: readonly Endpoint[];
 }
 
-export class RedisHaTopology {
-    protected reach?: Reach;
-
+export abstract class RedisHaTopology {
     protected constructor(
-        readonly layout: RedisHaLayout,
         /** The AUTH password of every redis-server, Sentinel and of HAProxy's checks. */
         readonly password: string,
+        readonly masterName: string,
+        readonly quorum: number,
     ) {}
 
-    get nodeCount(): number {
-        return this.layout.nodes.length;
-    }
+    abstract get nodeCount(): number;
 
-    /** Every HAProxy in front of the nodes (one but in a partition lab). */
-    get haproxyEndpoints(): readonly Endpoint[] {
-        return this.reach?.haproxy ?? [{ host: this.layout.haproxy.bind, port: this.layout.haproxy.port }];
-    }
+    /** Every HAProxy in front of the nodes, as this process reaches them. */
+    abstract get haproxyEndpoints(): readonly Endpoint[];
+
+    abstract redisEndpoint(i: number): Endpoint;
+
+    abstract sentinelEndpoint(i: number): Endpoint;
+
+    /** Spacing between crash faults that Sentinel's failover-timeout allows. */
+    abstract get faultSpacingMs(): number;
+
+    /** The node that Sentinel or a replica means by this address, or undefined. */
+    protected abstract nodeAt(host: string, port: number): number | undefined;
 
     get haproxyEndpoint(): Endpoint {
         return this.haproxyEndpoints[0];
-    }
-
-    redisEndpoint(i: number): Endpoint {
-        return this.reach?.redis[i] ?? { host: this.layout.nodes[i].host, port: this.layout.nodes[i].redisPort };
-    }
-
-    sentinelEndpoint(i: number): Endpoint {
-        return this.reach?.sentinel[i] ?? { host: this.layout.nodes[i].host, port: this.layout.nodes[i].sentinelPort };
-    }
-
-    /** Node index of a redis port, or undefined. */
-    nodeOfPort(port: number): number | undefined {
-        const i = this.layout.nodes.findIndex((n) => n.redisPort === port);
-        return i < 0 ? undefined : i;
-    }
-
-    /** Spacing between crash faults that Sentinel's failover-timeout allows. */
-    get faultSpacingMs(): number {
-        return minimumFaultSpacingMs(this.layout.sentinel);
     }
 
     async info(i: number, section = "replication", timeoutMs = 1000): Promise<Record<string, string>> {
@@ -63,24 +51,22 @@ export class RedisHaTopology {
     async sentinelMaster(): Promise<number | undefined> {
         const votes = new Map<number, number>();
         await Promise.all(
-            this.layout.nodes.map(async (_, s) => {
+            Array.from({ length: this.nodeCount }, async (_, s) => {
                 try {
                     const r = await command(
                         this.sentinelEndpoint(s),
                         this.password,
-                        ["SENTINEL", "get-master-addr-by-name", this.layout.masterName],
+                        ["SENTINEL", "get-master-addr-by-name", this.masterName],
                         1000,
                     );
-                    if (Array.isArray(r) && r.length === 2) {
-                        const node = this.nodeOfPort(Number(r[1]));
-                        if (node !== undefined) votes.set(node, (votes.get(node) ?? 0) + 1);
-                    }
+                    const node = Array.isArray(r) && r.length === 2 ? this.nodeAt(String(r[0]), Number(r[1])) : undefined;
+                    if (node !== undefined) votes.set(node, (votes.get(node) ?? 0) + 1);
                 } catch {
                     // An unreachable Sentinel simply does not vote.
                 }
             }),
         );
-        for (const [node, v] of votes) if (v >= this.layout.quorum) return node;
+        for (const [node, v] of votes) if (v >= this.quorum) return node;
         return undefined;
     }
 
@@ -99,7 +85,7 @@ export class RedisHaTopology {
         const info = await this.info(i, "replication", 500);
         return (
             info.role === "slave" &&
-            Number(info.master_port) === this.layout.nodes[master].redisPort &&
+            this.nodeAt(info.master_host, Number(info.master_port)) === master &&
             info.master_link_status === "up" &&
             info.master_sync_in_progress === "0" &&
             Number(info.slave_priority) > 0
@@ -114,13 +100,13 @@ export class RedisHaTopology {
     async waitHealthy(timeoutMs: number): Promise<void> {
         const n = this.nodeCount;
         await waitFor(
-            "a healthy cluster",
+            "a healthy Redis HA",
             timeoutMs,
             async () => {
                 const master = await this.sentinelMaster();
                 if (master === undefined) return false;
                 for (let s = 0; s < n; s++) {
-                    const r = await command(this.sentinelEndpoint(s), this.password, ["SENTINEL", "MASTER", this.layout.masterName], 1000);
+                    const r = await command(this.sentinelEndpoint(s), this.password, ["SENTINEL", "MASTER", this.masterName], 1000);
                     const f = Array.isArray(r) ? replyFields(r) : {};
                     if (Number(f["num-slaves"]) !== n - 1 || Number(f["num-other-sentinels"]) !== n - 1) return false;
                     if ((f.flags ?? "") !== "master") return false;
@@ -140,5 +126,48 @@ export class RedisHaTopology {
             },
             250,
         );
+    }
+}
+
+/** The loopback cluster's topology: the generated layout, each node on a port of its own. */
+export class LayoutTopology extends RedisHaTopology {
+    protected reach?: Reach;
+
+    protected constructor(
+        readonly layout: RedisHaLayout,
+        password: string,
+    ) {
+        super(password, layout.masterName, layout.quorum);
+    }
+
+    get nodeCount(): number {
+        return this.layout.nodes.length;
+    }
+
+    /** Every HAProxy in front of the nodes (one but in a partition lab). */
+    get haproxyEndpoints(): readonly Endpoint[] {
+        return this.reach?.haproxy ?? [{ host: this.layout.haproxy.bind, port: this.layout.haproxy.port }];
+    }
+
+    redisEndpoint(i: number): Endpoint {
+        return this.reach?.redis[i] ?? { host: this.layout.nodes[i].host, port: this.layout.nodes[i].redisPort };
+    }
+
+    sentinelEndpoint(i: number): Endpoint {
+        return this.reach?.sentinel[i] ?? { host: this.layout.nodes[i].host, port: this.layout.nodes[i].sentinelPort };
+    }
+
+    get faultSpacingMs(): number {
+        return minimumFaultSpacingMs(this.layout.sentinel);
+    }
+
+    /** Node index of a redis port, or undefined. */
+    nodeOfPort(port: number): number | undefined {
+        const i = this.layout.nodes.findIndex((n) => n.redisPort === port);
+        return i < 0 ? undefined : i;
+    }
+
+    protected nodeAt(_host: string, port: number): number | undefined {
+        return this.nodeOfPort(port);
     }
 }

@@ -6,7 +6,7 @@
 import Redis from "ioredis";
 import { Endpoint, sleep, waitFor } from "./process";
 import { connect } from "./redisClient";
-import type { RedisHaTopology } from "./redisTopology";
+import type { LayoutTopology } from "./redisTopology";
 import { MasterSwitch } from "./sentinelEvents";
 
 export interface WriteRecord {
@@ -167,7 +167,7 @@ export class ContinuousWriter {
  * Clients as the control plane writes (one SET at a time, no WAIT, acknowledged on OK), two per
  * HAProxy of the cluster: writer j goes through HAProxy j, its keys start with `${keyPrefix}-j`.
  */
-export function plainWritersPerHaproxy(c: RedisHaTopology, keyPrefix: string): ContinuousWriter[] {
+export function plainWritersPerHaproxy(c: LayoutTopology, keyPrefix: string): ContinuousWriter[] {
     return c.haproxyEndpoints.map(
         (endpoint, j) =>
             new ContinuousWriter({

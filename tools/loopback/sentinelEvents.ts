@@ -4,7 +4,7 @@
  */
 import Redis from "ioredis";
 import { connect } from "./redisClient";
-import { RedisHaTopology } from "./redisTopology";
+import { LayoutTopology } from "./redisTopology";
 
 export interface SentinelEvent {
     t: number;
@@ -24,7 +24,7 @@ export class SentinelEvents {
     readonly events: SentinelEvent[] = [];
     private readonly subs: Redis[] = [];
 
-    constructor(private readonly cluster: RedisHaTopology) {}
+    constructor(private readonly cluster: LayoutTopology) {}
 
     async start(): Promise<void> {
         for (let s = 0; s < this.cluster.nodeCount; s++) {

@@ -5,6 +5,7 @@
  */
 import { ChildProcess, spawn } from "child_process";
 import { ForwardedService, ToolError } from "./stack";
+import { onExit } from "../onExit";
 
 const FORWARDING = /Forwarding from 127\.0\.0\.1:(\d+) ->/;
 const running = new Set<PortForward>();
@@ -13,7 +14,7 @@ let exitHookInstalled = false;
 function installExitHook(): void {
     if (exitHookInstalled) return;
     exitHookInstalled = true;
-    process.on("exit", () => {
+    onExit(() => {
         for (const f of running) f.kill("SIGKILL");
     });
 }

@@ -1,9 +1,10 @@
 /**
  * The durable-write check of a drill: one tagged routing rule written per round, every write the
- * controller acknowledged (201 with an id) remembered, and every read checked against them. A
- * rule acknowledged and later missing is a lost write; a read that answers 200 without an
- * acknowledged rule, or with a lower revision than seen before, is a wrong answer.
+ * controller acknowledged (201 with an id) remembered in the ledger (ledger.ts), and every read
+ * judged by it. A rule acknowledged and later missing is a lost write; a read that answers 200
+ * without an acknowledged rule, or with a lower revision than seen before, is a wrong answer.
  */
+import { Ledger, contradiction, missingOf } from "./ledger";
 
 export interface LedgerCounts {
     writesAcknowledged: number;
@@ -38,8 +39,7 @@ function snippet(body: unknown): string {
 }
 
 export class RuleLedger {
-    private readonly acknowledged = new Set<string>();
-    private maxRevision = -1;
+    private readonly ledger = new Ledger();
     private seq = 0;
     private readonly counts: LedgerCounts = {
         writesAcknowledged: 0,
@@ -82,8 +82,9 @@ export class RuleLedger {
             const a = await this.http("POST", "/v1/rules", { rules: [rule] });
             const ids = (a.body as { ids?: unknown } | undefined)?.ids;
             if (a.status === 201 && Array.isArray(ids) && ids.length === 1 && typeof ids[0] === "string") {
-                this.acknowledged.add(ids[0]);
-                this.acknowledgedAt.push(Date.now());
+                const at = Date.now();
+                this.ledger.ruleAcked(ids[0], at);
+                this.acknowledgedAt.push(at);
                 this.counts.writesAcknowledged++;
                 return;
             }
@@ -97,26 +98,23 @@ export class RuleLedger {
 
     /** Reads the drill's rules and checks them against what was acknowledged before the read. */
     async read(): Promise<void> {
-        const expected = new Set(this.acknowledged);
-        const before = this.maxRevision;
+        const start = Date.now();
         const got = await this.fetchRules();
+        const end = Date.now();
         if (got === undefined) {
             this.counts.readsFailed++;
             return;
         }
         this.counts.readsOk++;
-        const missing = [...expected].filter((id) => !got.ids.has(id));
-        const wrong: string[] = [];
-        if (missing.length > 0) wrong.push(`${missing.length} acknowledged rule(s) missing`);
-        if (got.revision < before) wrong.push(`revision went back from ${before} to ${got.revision}`);
-        this.maxRevision = Math.max(this.maxRevision, got.revision);
-        if (wrong.length > 0) {
+        const wrong = contradiction(this.ledger, "getRules", start, end, got.body);
+        this.ledger.revisionAnswered(got.revision, end);
+        if (wrong !== undefined) {
             this.counts.readsWrong++;
-            this.note(`rule read: ${wrong.join(", ")}`);
+            this.note(`rule read: ${wrong}`);
         }
     }
 
-    private async fetchRules(): Promise<{ ids: Set<string>; revision: number } | undefined> {
+    private async fetchRules(): Promise<{ ids: Set<string>; revision: number; body: unknown } | undefined> {
         try {
             const a = await this.http("GET", this.query);
             const body = a.body as { rules?: Array<{ id?: unknown }>; revision?: unknown } | undefined;
@@ -124,7 +122,7 @@ export class RuleLedger {
                 this.note(`rule read: HTTP ${a.status} ${snippet(a.body)}`);
                 return undefined;
             }
-            return { ids: new Set(body.rules.map((r) => String(r.id))), revision: body.revision };
+            return { ids: new Set(body.rules.map((r) => String(r.id))), revision: body.revision, body };
         } catch (e) {
             this.note(`rule read: ${(e as Error).message}`);
             return undefined;
@@ -144,9 +142,10 @@ export class RuleLedger {
         }
         if (got === undefined) return false;
         this.counts.verified = true;
-        const lost = [...this.acknowledged].filter((id) => !got!.ids.has(id));
+        const acknowledged = this.ledger.allRules();
+        const lost = missingOf(acknowledged, [...got.ids]);
         this.counts.acknowledgedLost = lost.length;
-        this.counts.appliedWithoutAcknowledgement = [...got.ids].filter((id) => !this.acknowledged.has(id)).length;
+        this.counts.appliedWithoutAcknowledgement = missingOf([...got.ids], acknowledged).length;
         if (lost.length > 0)
             this.note(`final read: acknowledged rule(s) lost: ${lost.slice(0, 5).join(", ")}${lost.length > 5 ? ", ..." : ""}`);
         if (got.ids.size > 0 && !(await this.deleteRules(Date.now() + 10_000, sleep))) {

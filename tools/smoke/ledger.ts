@@ -1,28 +1,14 @@
 /**
- * The control-plane benchmark's bookkeeping, pure: what was acknowledged (registrations and
- * heartbeats, rule writes, revisions answered), each with the time from which a correct answer must
- * reflect it, and why a 2xx answer contradicts it.
+ * The one ledger of acknowledged writes, pure: what the control plane acknowledged (registrations
+ * and heartbeats, rule writes, revisions answered), each with the time from which a correct answer
+ * must reflect it, and why a 2xx answer contradicts it. The smoke drill (ruleLedger.ts) and the
+ * control-plane benchmark judge their answers with it.
  */
 
 /** An instance counts as registered until this long before its TTL could have run out. */
 const EXPIRY_MARGIN_MS = 1000;
 
 export type RequestKind = "listServices" | "getService" | "listInstances" | "heartbeat" | "getRules" | "writeRule";
-
-export interface RequestRecord {
-    kind: RequestKind;
-    replica: number;
-    start: number;
-    end: number;
-    /** HTTP status, or undefined when no answer came (connection error, timeout). */
-    status?: number;
-    /** Why a 2xx answer contradicts what was acknowledged. */
-    wrong?: string;
-    error?: string;
-}
-
-/** A request without a 2xx answer (no answer at all included). */
-export const isFailed = (r: RequestRecord): boolean => r.status === undefined || r.status < 200 || r.status > 299;
 
 /** Acknowledged facts, each with the time from which a correct answer must reflect it. */
 export class Ledger {

@@ -3,6 +3,7 @@
  * a signal (Ctrl-C, a CI runner's SIGTERM) as well as a normal exit.
  */
 import { strict as assert } from "assert";
+import { alive } from "../../tools/loopback/netns";
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -17,15 +18,6 @@ const { process: p } = launch("sleeper", "sleep", ["300"], { env: { PATH: proces
 console.log(JSON.stringify({ pid: p.pid, dir }));
 setInterval(() => undefined, 1000);
 `;
-
-function alive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch {
-        return false;
-    }
-}
 
 describe("harness: clean-up when a run ends", function () {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {

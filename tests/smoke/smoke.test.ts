@@ -5,6 +5,7 @@
  * executables (the port-forwards are real TCP forwards), and the --watch drill.
  */
 import { strict as assert } from "assert";
+import { alive } from "../../tools/loopback/netns";
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -96,15 +97,6 @@ const server = net.createServer((client) => {
 server.listen(0, "127.0.0.1", () => console.log("Forwarding from 127.0.0.1:" + server.address().port + " -> 8080"));
 process.on("SIGTERM", () => process.exit(0));
 `;
-
-function pidAlive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch {
-        return false;
-    }
-}
 
 describe("npm run smoke against the real services on loopback", function () {
     this.timeout(120_000);
@@ -280,7 +272,7 @@ describe("npm run smoke against the real services on loopback", function () {
                 "port-forward --namespace amalgam8-e2e service/controller :6080 --address 127.0.0.1",
                 "port-forward --namespace amalgam8-e2e service/registry :5080 --address 127.0.0.1",
             ]);
-            for (const c of calls) assert.ok(!pidAlive(c.pid), `kubectl port-forward (pid ${c.pid}) still runs after the smoke test`);
+            for (const c of calls) assert.ok(!alive(c.pid), `kubectl port-forward (pid ${c.pid}) still runs after the smoke test`);
         });
 
         it("uses a LoadBalancer's endpoints directly", async () => {
@@ -340,7 +332,7 @@ describe("npm run smoke against the real services on loopback", function () {
             assert.equal(doc.rules.verified, true);
             assert.equal(doc.rules.acknowledgedLost, 0);
             assert.ok(doc.rules.writesAcknowledged >= 2);
-            for (const c of kubectlLog().slice(before)) assert.ok(!pidAlive(c.pid), `kubectl (pid ${c.pid}) still runs`);
+            for (const c of kubectlLog().slice(before)) assert.ok(!alive(c.pid), `kubectl (pid ${c.pid}) still runs`);
         });
     });
 

@@ -36,7 +36,8 @@ export function ownerOfNetns(name: string): number | undefined {
     return m ? Number(m[1]) : undefined;
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (one of another user's counts). */
+export function alive(pid: number): boolean {
     try {
         process.kill(pid, 0);
         return true;

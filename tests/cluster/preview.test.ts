@@ -8,6 +8,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { CliResult, PulumiProject, policyPackArgs, pulumiProject } from "../../tools/cluster/pulumiCli";
 import { SPEED_PATCHES_ENV } from "../../policy/lib/deserializeOnce";
+import { CATALOGUE } from "../../policy/catalogue";
 import { REPO_ROOT } from "../../tools/repoRoot";
 import { shippedStacks } from "../../tools/program/stackConfig";
 
@@ -16,11 +17,14 @@ const output = (r: CliResult): string => `${r.stdout}\n${r.stderr}`;
 
 /**
  * The verdicts of a `preview --diff`: each violation, as it prints them inline
- * (`<pack> [level]  <rule>  (<type>: <name>)<description>` and the message on the next line).
+ * (`<pack> [level] [severity: <severity>]  <rule>  (<type>: <name>)<description>` and the message on
+ * the next line).
  */
 function verdicts(r: CliResult): string[] {
-    const found = [...r.stdout.matchAll(/\[(mandatory|advisory)\]\s+(\S+)\s+\(([^)]*)\).*\n(.*)/g)];
-    return found.map(([, level, rule, resource, message]) => `${level} ${rule} ${resource}: ${message.trim()}`).sort();
+    const found = [...r.stdout.matchAll(/\[(mandatory|advisory)\]\s+\[severity: (\w+)\]\s+(\S+)\s+\(([^)]*)\).*\n(.*)/g)];
+    return found
+        .map(([, level, severity, rule, resource, message]) => `${level} ${severity} ${rule} ${resource}: ${message.trim()}`)
+        .sort();
 }
 
 /** prod with one controller replica: what the pack exists to refuse. */
@@ -83,8 +87,10 @@ describe("pulumi preview with the policy pack (the real Pulumi CLI)", function (
         }
         // The clean preview prints no violation; the weakened one names its own.
         assert.deepEqual(verdicts(previews.prod), []);
+        // The engine prints the catalogue's severity beside the level (CATALOGUE -> enginePolicy).
+        const minReplicas = CATALOGUE.find((e) => e.policy.name === "ha-min-replicas");
         assert.ok(
-            verdicts(previews["prod-weakened"]).some((l) => l.includes("ha-min-replicas")),
+            verdicts(previews["prod-weakened"]).some((l) => l.startsWith(`mandatory ${minReplicas?.severity} ha-min-replicas `)),
             previews["prod-weakened"].stdout,
         );
     });

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { selectorLabels } from "../kube/labels";
-import { buildRedisHaLayout, kubernetesNodeAddresses, recommendedTimings, renderRedisHaFiles } from "./haConfig";
+import { buildRedisHaLayout, haproxyFiles, kubernetesNodeAddresses, recommendedTimings, renderRedisHaFiles } from "./haConfig";
 import { RedisNodes, SENTINEL_PORT, redisNodeLabels } from "./nodes";
 import { HAPROXY_HEALTH_PORT, RedisProxy } from "./proxy";
 import { contentAddressedName } from "./pod";
@@ -75,7 +75,15 @@ export class RedisHa extends pulumi.ComponentResource {
         );
         new RedisProxy(
             `${name}-haproxy`,
-            { ...shared, pods: proxy, serviceName: args.serviceName, nodes, clientSelector: args.clientSelector, formerParent },
+            {
+                ...shared,
+                pods: proxy,
+                serviceName: args.serviceName,
+                nodes,
+                clientSelector: args.clientSelector,
+                haproxyFiles: Object.keys(haproxyFiles(layout)),
+                formerParent,
+            },
             { parent: this },
         );
 

@@ -7,7 +7,7 @@
  * with settings.env); the layout and its validation in layout.ts and validate.ts. The same
  * files serve Kubernetes and the loopback test harness: only addresses and paths differ.
  */
-import { haproxyCfg } from "./haproxyCfg";
+import { haproxyFiles } from "./haproxyCfg";
 import { REDIS_HA_FILES, RedisHaLayout, RedisStandaloneLayout } from "./layout";
 import { haRedisConf, standaloneRedisConf } from "./redisConf";
 import { HA_SCRIPT_SOURCES, STANDALONE_SCRIPT_SOURCES, haSettings, readScripts, standaloneSettings } from "./scripts";
@@ -16,11 +16,18 @@ import { RedisLayoutError, assertValidRedisHaLayout, validateStandaloneRedisLayo
 
 export * from "./layout";
 export * from "./validate";
-export { HOLD_RECHECK_MS, sentinelMasterReply } from "./haproxyCfg";
+export {
+    FENCE_POLL_MS,
+    HOLD_RECHECK_MS,
+    haproxyFiles,
+    sentinelDoubtsPattern,
+    sentinelMasterReply,
+    sentinelVouchesPattern,
+} from "./haproxyCfg";
 
 /**
  * Every file of the HA deployment, keyed by file name: redis.conf, sentinel.conf and
- * haproxy.cfg (templates with the password placeholder), settings.env and the scripts.
+ * haproxy.cfg (templates with the password placeholder), fence.lua, settings.env and the scripts.
  * Throws RedisLayoutError on an invalid layout.
  */
 export function renderRedisHaFiles(layout: RedisHaLayout): Record<string, string> {
@@ -29,7 +36,7 @@ export function renderRedisHaFiles(layout: RedisHaLayout): Record<string, string
     return {
         [f.redisConf]: haRedisConf(layout),
         [f.sentinelConf]: sentinelConf(layout),
-        [f.haproxyCfg]: haproxyCfg(layout),
+        ...haproxyFiles(layout),
         [f.settings]: haSettings(layout),
         ...readScripts(HA_SCRIPT_SOURCES),
     };

@@ -1,8 +1,9 @@
 /**
  * haproxy.cfg: routes only to the node that reports role:master AND that a quorum of Sentinels
- * name, holding new connections while no master is voted.
+ * name (with the fence: see healthy, and none doubts), holding new connections while no master is
+ * voted; and fence.lua, which cuts the sessions of a master that loses its vote.
  */
-import { HAPROXY_PASSWORD_ENV, RedisHaLayout, RedisNodeAddress } from "./layout";
+import { HAPROXY_PASSWORD_ENV, REDIS_HA_FILES, RedisHaLayout, RedisNodeAddress } from "./layout";
 import { isIpLiteral } from "./validate";
 
 function ms(v: number): string {
@@ -26,6 +27,118 @@ export function sentinelMasterReply(node: RedisNodeAddress): string {
     return `*2\r\n$${node.host.length}\r\n${node.host}\r\n$${port.length}\r\n${port}\r\n`;
 }
 
+/** Bulk strings of a RESP2 reply as a regular expression matches them (`$<len>\r\n<text>\r\n`). */
+function bulkPattern(text: string): string {
+    return `\\$${text.length}\\r\\n${text.replace(/[.*+?^${}()|[\]\\-]/g, "\\$&")}\\r\\n`;
+}
+
+/**
+ * What `SENTINEL master <name>` must answer for that Sentinel's vote for node i to count: its
+ * master entry is node i, not seen down (flags `master`, or `master,disconnected`: right after a
+ * switch a Sentinel connects to the new master within a second; not s_down, o_down or
+ * failover_in_progress), or it is another node, which means this Sentinel is promoting node i
+ * (`get-master-addr-by-name` names the promoted node from the reconfiguration step on).
+ * A PCRE for `tcp-check expect rstring`, anchored at the reply (the check buffer starts afresh at each send).
+ */
+export function sentinelVouchesPattern(layout: RedisHaLayout, i: number): string {
+    const node = layout.nodes[i];
+    const field = (name: string, valuePattern: string): string => `\\$${name.length}\\r\\n${name}\\r\\n${valuePattern}`;
+    const anyBulk = "\\$[0-9]+\\r\\n[^\\r]*\\r\\n";
+    const addressOfNode = `${bulkPattern(node.host)}${field("port", bulkPattern(String(node.redisPort)))}`;
+    return [
+        `^\\*[0-9]+\\r\\n${field("name", bulkPattern(layout.masterName))}\\$2\\r\\nip\\r\\n`,
+        `(?:${addressOfNode}${field("runid", anyBulk)}${field("flags", "\\$[0-9]+\\r\\nmaster(?:,disconnected)?\\r\\n")}`,
+        `|(?!${addressOfNode})${anyBulk}${field("port", anyBulk)})`,
+    ].join("");
+}
+
+/**
+ * Fewest bytes of a `SENTINEL master` reply that decide sentinelVouchesPattern or
+ * sentinelDoubtsPattern (min-recv): the shortest reply prefix that any branch needs, so that a
+ * complete answer never fails early.
+ */
+export function sentinelMasterMinBytes(layout: RedisHaLayout, i: number): number {
+    const bulk = (t: string): number => `$${t.length}\r\n${t}\r\n`.length;
+    const head = "*10\r\n".length + bulk("name") + bulk(layout.masterName) + bulk("ip");
+    const address = (n: RedisNodeAddress): number => bulk(n.host) + bulk("port") + bulk(String(n.redisPort));
+    const healthy = address(layout.nodes[i]) + bulk("runid") + bulk("") + bulk("flags") + bulk("master");
+    const others = layout.nodes.filter((_, j) => j !== i).map(address);
+    return head + Math.min(healthy, ...others);
+}
+
+/**
+ * What `SENTINEL master <name>` answers when that Sentinel doubts node i: its master entry is node
+ * i and a quorum of Sentinels agreed it is down (o_down) or a failover of it is under way. One such
+ * Sentinel is enough to veto node i: o_down needs a quorum's agreement, so a lone Sentinel that
+ * lost sight of a healthy master vetoes nothing.
+ */
+export function sentinelDoubtsPattern(layout: RedisHaLayout, i: number): string {
+    const node = layout.nodes[i];
+    const field = (name: string, valuePattern: string): string => `\\$${name.length}\\r\\n${name}\\r\\n${valuePattern}`;
+    const anyBulk = "\\$[0-9]+\\r\\n[^\\r]*\\r\\n";
+    return [
+        `^\\*[0-9]+\\r\\n${field("name", bulkPattern(layout.masterName))}`,
+        `${field("ip", bulkPattern(node.host))}${field("port", bulkPattern(String(node.redisPort)))}${field("runid", anyBulk)}`,
+        `${field("flags", "\\$[0-9]+\\r\\n[^\\r]*(?:o_down|failover_in_progress)")}`,
+    ].join("");
+}
+
+/** How often fence.lua compares each master's sessions with its vote. */
+export const FENCE_POLL_MS = 100;
+
+/**
+ * fence.lua: HAProxy's routing rules act on new connections only, so a pooled connection opened
+ * while node i was voted would stay on it once the Sentinels stop vouching for it, and a replica
+ * still attached to it would acknowledge writes (WAIT 1) that the failover then discards. This
+ * task cuts those sessions within FENCE_POLL_MS of the vote.
+ */
+export function haproxyFenceLua(layout: RedisHaLayout): string {
+    return [
+        "-- Cuts the client sessions of a Redis node that is no longer a voted master (UP in",
+        `-- redis_master, vouched for by at least ${layout.quorum} Sentinels, doubted by none). Generated with haproxy.cfg.`,
+        `local QUORUM = ${layout.quorum}`,
+        `local NODES = ${layout.nodes.length}`,
+        `local POLL_MS = ${FENCE_POLL_MS}`,
+        "",
+        "local function up(server)",
+        '    return string.sub(server:get_stats()["status"], 1, 2) == "UP"',
+        "end",
+        "",
+        "local function upCount(backend)",
+        "    local n = 0",
+        "    for _, sentinel in pairs(core.backends[backend].servers) do",
+        "        if up(sentinel) then n = n + 1 end",
+        "    end",
+        "    return n",
+        "end",
+        "",
+        "core.register_task(function()",
+        '    local masters = core.backends["redis_master"]',
+        "    while true do",
+        "        for i = 0, NODES - 1 do",
+        '            local server = masters.servers["R" .. i]',
+        '            local sessions = server:get_stats()["scur"]',
+        '            local voted = up(server) and upCount("sentinel_vote_" .. i) >= QUORUM and upCount("sentinel_doubt_" .. i) == 0',
+        "            if sessions > 0 and not voted then",
+        '                core.Warning(string.format("fence: node %d is not a voted master: cutting its %d sessions", i, sessions))',
+        "                server:shut_sess()",
+        "            end",
+        "        end",
+        "        core.msleep(POLL_MS)",
+        "    end",
+        "end)",
+        "",
+    ].join("\n");
+}
+
+/** The rendered files HAProxy reads: haproxy.cfg, and fence.lua when the layout fences. */
+export function haproxyFiles(layout: RedisHaLayout): Record<string, string> {
+    return {
+        [REDIS_HA_FILES.haproxyCfg]: haproxyCfg(layout),
+        ...(layout.haproxy.fenceUnvotedMaster ? { [REDIS_HA_FILES.haproxyFence]: haproxyFenceLua(layout) } : {}),
+    };
+}
+
 export function haproxyCfg(layout: RedisHaLayout): string {
     const h = layout.haproxy;
     const q = layout.quorum;
@@ -44,9 +157,11 @@ export function haproxyCfg(layout: RedisHaLayout): string {
 
     const out: string[] = [
         "# HAProxy in front of Redis: routes only to the node that reports role:master AND that",
-        `# at least ${q} Sentinels name as master. The password comes from the environment variable ${HAPROXY_PASSWORD_ENV}.`,
+        `# at least ${q} Sentinels name as master${h.fenceUnvotedMaster ? " (and none doubts)" : ""}. ` +
+            `The password comes from the environment variable ${HAPROXY_PASSWORD_ENV}.`,
         "global",
         `    maxconn ${h.maxConnections}`,
+        ...(h.fenceUnvotedMaster ? [`    lua-load ${layout.paths.templateDir}/${REDIS_HA_FILES.haproxyFence}`] : []),
         "",
         "defaults",
         "    mode tcp",
@@ -78,7 +193,12 @@ export function haproxyCfg(layout: RedisHaLayout): string {
     }
     out.push(...holdChain(layout), "");
 
+    const sentinelServers = layout.nodes.map((s, j) => `    server S${j} ${hostPort(s.host, s.sentinelPort)} ${checkOpts}${serverOpts}`);
     layout.nodes.forEach((node, i) => {
+        const askSentinelMaster = (pattern: string): string[] => [
+            `    tcp-check send SENTINEL\\ master\\ ${layout.masterName}\\r\\n`,
+            `    tcp-check expect ${h.fastFail ? `min-recv ${sentinelMasterMinBytes(layout, i)} ` : ""}rstring ${pattern}`,
+        ];
         out.push(
             `# Sentinels that name node ${i} (${hostPort(node.host, node.redisPort)}) as master; host AND port must match.`,
             `backend sentinel_vote_${i}`,
@@ -89,9 +209,29 @@ export function haproxyCfg(layout: RedisHaLayout): string {
             `    tcp-check send SENTINEL\\ get-master-addr-by-name\\ ${layout.masterName}\\r\\n`,
             // No QUIT/+OK afterwards: a 7.0 Sentinel answers QUIT with an error.
             `    tcp-check expect ${h.fastFail ? "min-recv 5 " : ""}binary ${hex(sentinelMasterReply(node))}`,
-            ...layout.nodes.map((s, j) => `    server S${j} ${hostPort(s.host, s.sentinelPort)} ${checkOpts}${serverOpts}`),
+            ...(h.fenceUnvotedMaster
+                ? [
+                      "    # ...and, while that is their current master, see it healthy (no s_down, o_down or failover).",
+                      ...askSentinelMaster(sentinelVouchesPattern(layout, i)),
+                  ]
+                : []),
+            ...sentinelServers,
             "",
         );
+        // A doubt server is DOWN while it has no doubt, so checked every downinter: a veto counts at once.
+        if (h.fenceUnvotedMaster) {
+            out.push(
+                `# Sentinels that doubt node ${i}: UP here is a veto (o_down or a failover of it under way).`,
+                `backend sentinel_doubt_${i}`,
+                "    option tcp-check",
+                "    tcp-check connect",
+                `    ${auth}`,
+                `    ${okExpect}`,
+                ...askSentinelMaster(sentinelDoubtsPattern(layout, i)),
+                ...sentinelServers,
+                "",
+            );
+        }
     });
 
     // A killed master refuses connections: DOWN on the first refusal, not at the next check.
@@ -136,9 +276,13 @@ export function haproxyCfg(layout: RedisHaLayout): string {
     return out.join("\n");
 }
 
-/** Node i is up as master AND a quorum of Sentinels names it (`backend` qualifies R<i> outside its backend). */
+/**
+ * Node i is up as master AND a quorum of Sentinels names it (and, with the fence, none doubts it);
+ * `backend` qualifies R<i> outside its backend.
+ */
 function votedMaster(layout: RedisHaLayout, i: number, backend: "" | "redis_master/"): string {
-    return `{ srv_is_up(${backend}R${i}) } { nbsrv(sentinel_vote_${i}) ge ${layout.quorum} }`;
+    const veto = layout.haproxy.fenceUnvotedMaster ? ` { nbsrv(sentinel_doubt_${i}) eq 0 }` : "";
+    return `{ srv_is_up(${backend}R${i}) } { nbsrv(sentinel_vote_${i}) ge ${layout.quorum} }${veto}`;
 }
 
 /** How often a held connection looks for a voted master again. */

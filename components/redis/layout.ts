@@ -39,6 +39,8 @@ export const REDIS_HA_FILES = {
     redisConf: "redis.conf",
     sentinelConf: "sentinel.conf",
     haproxyCfg: "haproxy.cfg",
+    /** HAProxy's Lua task that cuts the sessions of a master that lost its vote. */
+    haproxyFence: "fence.lua",
     /** Generated variables that every script sources. */
     settings: "settings.env",
     /** Shell functions shared by every script. */
@@ -87,6 +89,14 @@ export interface HaproxyCheckTimings {
      * pooled ones leave a master cut off by a partition for the one the Sentinels elected.
      */
     downWithoutGoodReplica: boolean;
+    /**
+     * A Sentinel's vote counts only while it sees its master healthy (no s_down, o_down or failover
+     * in progress), one Sentinel that sees the master o_down or fails it over vetoes it, and
+     * fence.lua cuts the sessions of a master that is no longer voted: pooled connections leave a
+     * master the Sentinels are replacing before a replica still attached to it can acknowledge
+     * writes that the failover discards.
+     */
+    fenceUnvotedMaster: boolean;
 }
 
 /** The knobs that decide failover speed; the rest of a layout is topology. */
@@ -189,6 +199,7 @@ export const recommendedTimings: RedisHaTimings = {
         holdWithoutMaster: true,
         markDownOnConnectError: true,
         downWithoutGoodReplica: true,
+        fenceUnvotedMaster: true,
     },
     // The default 5 s delay stalls writes (min-replicas-to-write) whenever the last replica must full-sync.
     replDisklessSyncDelay: 0,
@@ -207,6 +218,7 @@ export const chartBaselineTimings: RedisHaTimings = {
         holdWithoutMaster: false,
         markDownOnConnectError: false,
         downWithoutGoodReplica: false,
+        fenceUnvotedMaster: false,
     },
     replDisklessSyncDelay: 5,
     minReplicasMaxLag: 5,

@@ -24,8 +24,10 @@ export interface RedisProxyArgs extends Pick<
     readonly serviceName: string;
     /** The Redis nodes HAProxy routes to. */
     readonly nodes: PodSet;
-    /** The ConfigMap that holds the rendered files; HAProxy mounts haproxy.cfg. */
+    /** The ConfigMap that holds the rendered files. */
     readonly configMapName: pulumi.Input<string>;
+    /** The keys of that ConfigMap that HAProxy mounts (haproxy.cfg and fence.lua). */
+    readonly haproxyFiles: readonly string[];
     /** These resources were RedisHa's own before it was split: they keep their URNs. */
     readonly formerParent: FormerParent;
 }
@@ -92,7 +94,6 @@ function deploymentSpec(
     serviceAccountName: pulumi.Input<string>,
 ): k8s.types.input.apps.v1.DeploymentSpec {
     const { selector } = args.pods;
-    const haproxyCfg = REDIS_HA_FILES.haproxyCfg;
     return {
         replicas: args.settings.haproxy.replicas,
         selector: { matchLabels: selector },
@@ -106,7 +107,10 @@ function deploymentSpec(
                 topologySpreadConstraints: spreadConstraints(selector, false),
                 containers: [haproxyContainer(args)],
                 volumes: [
-                    { name: "config", configMap: { name: args.configMapName, items: [{ key: haproxyCfg, path: haproxyCfg }] } },
+                    {
+                        name: "config",
+                        configMap: { name: args.configMapName, items: args.haproxyFiles.map((key) => ({ key, path: key })) },
+                    },
                     { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
                 ],
             },

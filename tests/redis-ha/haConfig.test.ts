@@ -23,13 +23,43 @@ import {
     recommendedTimings,
     renderRedisHaFiles,
     renderStandaloneRedisFiles,
+    FENCE_POLL_MS,
+    haproxyFiles,
+    sentinelDoubtsPattern,
     sentinelMasterReply,
+    sentinelVouchesPattern,
     standaloneRedisLayout,
     validateRedisHaLayout,
 } from "../../components/redis/haConfig";
 import { HA_SCRIPT_SOURCES, SCRIPTS_DIR, STANDALONE_SCRIPT_SOURCES } from "../../components/redis/scripts";
 import { ManagedProcess, freePorts, launch, podShell, sleep, waitFor } from "../../tools/loopback/process";
 import { command } from "../../tools/loopback/redisClient";
+
+/**
+ * A Redis 7.0 Sentinel's reply to `SENTINEL master <name>` (RESP2: field, value, ...), the first
+ * fields as it sends them, with a master at `node` whose flags are `flags` (e.g. "s_down,o_down,master").
+ */
+function sentinelMasterEntry(
+    name: string,
+    node: { host: string; redisPort: number },
+    flags: string,
+    runid = "51e670e6417280cfad970b4ba8af28ac5780c846",
+): string {
+    const bulk = (t: string): string => `$${Buffer.byteLength(t)}\r\n${t}\r\n`;
+    const fields: [string, string][] = [
+        ["name", name],
+        ["ip", node.host],
+        ["port", String(node.redisPort)],
+        ["runid", runid],
+        ["flags", flags],
+        ["link-pending-commands", "0"],
+        ["link-refcount", "1"],
+        ["last-ping-sent", "0"],
+        ["last-ok-ping-reply", "805"],
+        ["quorum", "2"],
+    ];
+    return `*${2 * fields.length}\r\n${fields.map(([k, v]) => bulk(k) + bulk(v)).join("")}`;
+}
 
 const loopbackNodes = [0, 1, 2].map((i) => ({ host: "127.0.0.1", redisPort: 6380 + i, sentinelPort: 26380 + i }));
 
@@ -75,6 +105,7 @@ describe("Redis HA config generator", () => {
             const files = renderRedisHaFiles(loopback());
             assert.deepEqual(Object.keys(files).sort(), [
                 "cluster.sh",
+                "fence.lua",
                 "haproxy.cfg",
                 "init.sh",
                 "lib.sh",
@@ -198,11 +229,12 @@ describe("Redis HA config generator", () => {
             }
         });
 
-        it("routes only to a node a quorum of Sentinels names, and refuses instead of falling back", () => {
+        it("routes only to a node a quorum of Sentinels names and none doubts, and refuses instead of falling back", () => {
             const bk = section(renderRedisHaFiles(loopback())["haproxy.cfg"], "backend redis_master");
             for (let i = 0; i < 3; i++) {
-                assert.ok(bk.includes(`use-server R${i} if { srv_is_up(R${i}) } { nbsrv(sentinel_vote_${i}) ge 2 }`));
-                assert.ok(bk.includes(`tcp-request content accept if { srv_is_up(R${i}) } { nbsrv(sentinel_vote_${i}) ge 2 }`));
+                const voted = `{ srv_is_up(R${i}) } { nbsrv(sentinel_vote_${i}) ge 2 } { nbsrv(sentinel_doubt_${i}) eq 0 }`;
+                assert.ok(bk.includes(`use-server R${i} if ${voted}`));
+                assert.ok(bk.includes(`tcp-request content accept if ${voted}`));
             }
             const lastAccept = bk.map((l) => l.startsWith("tcp-request content accept")).lastIndexOf(true);
             assert.equal(bk[lastAccept + 1], "tcp-request content reject");
@@ -212,7 +244,9 @@ describe("Redis HA config generator", () => {
 
         it("holds a new connection while no master is voted, looking again every 250 ms, then hands it to the refusing backend", () => {
             const cfg = renderRedisHaFiles(loopback())["haproxy.cfg"];
-            const votedAny = [0, 1, 2].map((i) => `{ srv_is_up(redis_master/R${i}) } { nbsrv(sentinel_vote_${i}) ge 2 }`).join(" || ");
+            const votedAny = [0, 1, 2]
+                .map((i) => `{ srv_is_up(redis_master/R${i}) } { nbsrv(sentinel_vote_${i}) ge 2 } { nbsrv(sentinel_doubt_${i}) eq 0 }`)
+                .join(" || ");
             const hops = loopback().haproxy.holdWithoutMasterMs / HOLD_RECHECK_MS;
             assert.equal(hops, 20);
             for (let k = 0; k < hops; k++) {
@@ -261,6 +295,50 @@ describe("Redis HA config generator", () => {
             }
         });
 
+        it("with the fence, counts a Sentinel's vote only while it sees that master healthy or is promoting that node", () => {
+            const layout = loopback();
+            const vouches = (i: number, reply: string): boolean => new RegExp(sentinelVouchesPattern(layout, i)).test(reply);
+            const [n0, n1] = layout.nodes;
+            assert.ok(vouches(0, sentinelMasterEntry("mymaster", n0, "master")));
+            // Before its first INFO, a Sentinel knows no run id yet.
+            assert.ok(vouches(0, sentinelMasterEntry("mymaster", n0, "master", "")));
+            // Right after a switch, until it has connected to the new master (within a second).
+            assert.ok(vouches(0, sentinelMasterEntry("mymaster", n0, "master,disconnected")));
+            for (const flags of [
+                "s_down,master",
+                "s_down,master,disconnected",
+                "s_down,o_down,master",
+                "master,failover_in_progress",
+                "master,disconnected,failover_in_progress",
+                "s_down,o_down,master,failover_in_progress",
+            ]) {
+                assert.ok(!vouches(0, sentinelMasterEntry("mymaster", n0, flags)), flags);
+            }
+            // get-master-addr-by-name names node 1 while this Sentinel promotes it: its master entry is still node 0.
+            assert.ok(vouches(1, sentinelMasterEntry("mymaster", n0, "s_down,o_down,master,failover_in_progress")));
+            assert.ok(!vouches(0, sentinelMasterEntry("other", n0, "master")));
+            const doubts = (i: number, reply: string): boolean => new RegExp(sentinelDoubtsPattern(layout, i)).test(reply);
+            for (const flags of ["s_down,o_down,master", "master,failover_in_progress", "o_down,master,failover_in_progress"]) {
+                assert.ok(doubts(0, sentinelMasterEntry("mymaster", n0, flags)), flags);
+                assert.ok(!doubts(1, sentinelMasterEntry("mymaster", n0, flags)), `${flags} of another node`);
+            }
+            // A lone Sentinel's s_down is no veto: only o_down needs the agreement of a quorum.
+            for (const flags of ["master", "s_down,master", "master,disconnected"])
+                assert.ok(!doubts(0, sentinelMasterEntry("mymaster", n0, flags)), flags);
+            // Addresses that are prefixes of each other are told apart.
+            const prefixed = { ...n0, redisPort: n0.redisPort * 10 };
+            assert.ok(!vouches(1, sentinelMasterEntry("mymaster", n1, "s_down,master")));
+            assert.ok(vouches(0, sentinelMasterEntry("mymaster", prefixed, "s_down,master")), "a master at another port is another node");
+            const cfg = renderRedisHaFiles(layout)["haproxy.cfg"];
+            assert.ok(section(cfg, "global").includes(`lua-load ${layout.paths.templateDir}/${REDIS_HA_FILES.haproxyFence}`));
+            for (let i = 0; i < 3; i++) {
+                const vote = section(cfg, `backend sentinel_vote_${i}`);
+                assert.equal(vote[6], "tcp-check send SENTINEL\\ master\\ mymaster\\r\\n");
+                assert.match(vote[7], /^tcp-check expect min-recv \d+ rstring \^/);
+                assert.ok(vote[7].endsWith(sentinelVouchesPattern(layout, i)));
+            }
+        });
+
         it("does not confuse addresses that are prefixes of each other", () => {
             const a = { host: "10.0.0.1", redisPort: 6379, sentinelPort: 26379 };
             const b = { host: "10.0.0.12", redisPort: 6379, sentinelPort: 26379 };
@@ -283,13 +361,13 @@ describe("Redis HA config generator", () => {
             assert.ok(!/resolvers/.test(renderRedisHaFiles(loopback())["haproxy.cfg"]));
         });
 
-        it("the chart baseline has neither fast-fail checks, nor shutdown-sessions, nor the good-replica check", () => {
+        it("the chart baseline has neither fast-fail checks, nor shutdown-sessions, nor the good-replica check, nor the fence", () => {
             const layout = buildRedisHaLayout({ nodes: loopbackNodes, timings: chartBaselineTimings, haproxy: { bind: "127.0.0.1" } });
             const files = renderRedisHaFiles(layout);
-            assert.doesNotMatch(
-                files["haproxy.cfg"],
-                /min-recv|shutdown-sessions|downinter|inspect-delay|observe layer4|retries|min_slaves_good_slaves/,
-            );
+            const ours = /min-recv|shutdown-sessions|downinter|inspect-delay|observe layer4|retries|min_slaves_good_slaves/;
+            assert.doesNotMatch(files["haproxy.cfg"], ours);
+            assert.doesNotMatch(files["haproxy.cfg"], /lua-load|SENTINEL\\ master\\ /);
+            assert.ok(!(REDIS_HA_FILES.haproxyFence in files));
             assert.match(files["haproxy.cfg"], /tcp-check expect string role:master/);
             const s = lines(files["sentinel.conf"]);
             assert.ok(s.includes("sentinel down-after-milliseconds mymaster 10000"));
@@ -306,9 +384,15 @@ describe("Redis HA config generator", () => {
         let voteChecks = 0;
         /** What the master stand-in reports as min_slaves_good_slaves. */
         let goodReplicas = 2;
+        /**
+         * What the Sentinel stand-ins answer: the node `get-master-addr-by-name` names, the node of
+         * their master entry (`SENTINEL master`), and each one's flags for it.
+         */
+        const sentinels = { names: 0, entry: 0, flags: ["master", "master", "master"] };
+        const allFlags = (f: string): string[] => [f, f, f];
 
-        /** Answers inline commands the way the checks and a client expect; `sentinelFor` names a node as master. */
-        function standIn(port: number, sentinelFor?: number): Promise<net.Server> {
+        /** Answers inline commands the way the checks and a client expect, as Sentinel s or as a Redis node. */
+        function standIn(port: number, sentinel?: number): Promise<net.Server> {
             const bulk = (t: string): string => `$${Buffer.byteLength(t)}\r\n${t}\r\n`;
             const srv = net.createServer((sock) => {
                 let buf = "";
@@ -325,9 +409,11 @@ describe("Redis HA config generator", () => {
                             sock.write(
                                 bulk(`# Replication\r\nrole:master\r\nconnected_slaves:2\r\nmin_slaves_good_slaves:${goodReplicas}\r\n`),
                             );
-                        else if (cmd.startsWith("sentinel get-master-addr-by-name") && sentinelFor !== undefined) {
+                        else if (cmd.startsWith("sentinel get-master-addr-by-name") && sentinel !== undefined) {
                             voteChecks++;
-                            sock.write(sentinelMasterReply(layout.nodes[sentinelFor]));
+                            sock.write(sentinelMasterReply(layout.nodes[sentinels.names]));
+                        } else if (cmd === `sentinel master ${layout.masterName}` && sentinel !== undefined) {
+                            sock.write(sentinelMasterEntry(layout.masterName, layout.nodes[sentinels.entry], sentinels.flags[sentinel]));
                         } else if (cmd === "quit") sock.end("+OK\r\n");
                         else sock.write("-ERR unknown\r\n");
                     }
@@ -364,13 +450,18 @@ describe("Redis HA config generator", () => {
             this.timeout(20000);
             const ports = await freePorts(7);
             const nodes = [0, 1, 2].map((i) => ({ host: "127.0.0.1", redisPort: ports[i], sentinelPort: ports[3 + i] }));
-            const built = buildRedisHaLayout({ nodes, bind: "127.0.0.1", haproxy: { bind: "127.0.0.1", port: ports[6] } });
-            layout = { ...built, haproxy: { ...built.haproxy, holdWithoutMasterMs: holdMs } };
             dir = fs.mkdtempSync(path.join(os.tmpdir(), "haproxy-hold-"));
-            const cfg = path.join(dir, "haproxy.cfg");
-            fs.writeFileSync(cfg, renderRedisHaFiles(layout)["haproxy.cfg"]);
+            const built = buildRedisHaLayout({
+                nodes,
+                bind: "127.0.0.1",
+                haproxy: { bind: "127.0.0.1", port: ports[6] },
+                paths: { templateDir: dir },
+            });
+            layout = { ...built, haproxy: { ...built.haproxy, holdWithoutMasterMs: holdMs } };
+            for (const [name, text] of Object.entries(haproxyFiles(layout))) fs.writeFileSync(path.join(dir, name), text);
+            const cfg = path.join(dir, REDIS_HA_FILES.haproxyCfg);
             // Every Sentinel names node 0, whose Redis is not up yet: no voted master.
-            for (let s = 0; s < 3; s++) await standIn(nodes[s].sentinelPort, 0);
+            for (let s = 0; s < 3; s++) await standIn(nodes[s].sentinelPort, s);
             const child = spawn("haproxy", ["-db", "-f", cfg], {
                 env: { PATH: process.env.PATH ?? "", [HAPROXY_PASSWORD_ENV]: "pw" },
                 stdio: "ignore",
@@ -415,9 +506,11 @@ describe("Redis HA config generator", () => {
             assert.ok(r.ms < 200 + 300 + HOLD_RECHECK_MS, `answered after ${r.ms} ms`);
         });
 
-        it("cuts the sessions of a master that counts no replica within min-replicas-max-lag, and holds new ones", async function () {
-            this.timeout(15000);
-            // A pooled client connection, open on the master.
+        /**
+         * Opens a pooled session on the master, applies `fault`, and asserts that HAProxy cuts the
+         * session within `boundMs` and holds new connections; `heal` undoes the fault.
+         */
+        async function assertSessionCut(what: string, boundMs: number, fault: () => void, heal: () => void): Promise<void> {
             const pooled = net.connect(layout.haproxy.port, "127.0.0.1");
             pooled.on("error", () => undefined);
             const closed = new Promise<number>((resolve) => pooled.on("close", () => resolve(Date.now())));
@@ -426,19 +519,72 @@ describe("Redis HA config generator", () => {
                 pooled.write("PING\r\n");
             });
             assert.equal(firstReply, "+PONG\r\n");
-            const lost = Date.now();
-            goodReplicas = 0;
+            const faulted = Date.now();
+            fault();
             try {
-                const at = await Promise.race([closed, sleep(layout.haproxy.checkIntervalMs + 3000).then(() => undefined)]);
-                assert.ok(at !== undefined, "the session on a master without a good replica stayed open");
+                const at = await Promise.race([closed, sleep(boundMs).then(() => undefined)]);
+                assert.ok(at !== undefined, `the session stayed open ${boundMs} ms after ${what}`);
                 const r = await ping();
-                assert.equal(r.reply, "", "a new connection reached the master without a good replica");
-                console.log(`      session cut ${at - lost} ms after the master counted no good replica`);
+                assert.equal(r.reply, "", `a new connection reached the master after ${what}`);
+                console.log(`      session cut ${at - faulted} ms after ${what}`);
             } finally {
-                goodReplicas = 2;
+                heal();
                 pooled.destroy();
             }
-            await waitFor("the master to be UP again", 5000, async () => (await ping()).reply === "+PONG\r\n");
+            await waitFor("the master to be voted again", 5000, async () => (await ping()).reply === "+PONG\r\n");
+        }
+
+        it("cuts the sessions of a master that counts no replica within min-replicas-max-lag, and holds new ones", async function () {
+            this.timeout(15000);
+            await assertSessionCut(
+                "the master counted no good replica",
+                layout.haproxy.checkIntervalMs + 3000,
+                () => (goodReplicas = 0),
+                () => (goodReplicas = 2),
+            );
+        });
+
+        it("cuts a pooled session once the Sentinels stop vouching for its master (s_down), and holds new ones", async function () {
+            this.timeout(20000);
+            // The node still answers role:master with good replicas: only the Sentinels' view changes.
+            await assertSessionCut(
+                "every Sentinel saw its master down",
+                layout.haproxy.checkIntervalMs + FENCE_POLL_MS + 2000,
+                () => (sentinels.flags = allFlags("s_down,o_down,master")),
+                () => (sentinels.flags = allFlags("master")),
+            );
+        });
+
+        it("lets one Sentinel that runs a failover of the master veto it, but not one that alone lost sight of it", async function () {
+            this.timeout(20000);
+            // The other two still name the master and see it healthy: a quorum of votes, and a veto.
+            await assertSessionCut(
+                "one Sentinel started a failover of its master",
+                layout.haproxy.downIntervalMs + FENCE_POLL_MS + 2000,
+                () => (sentinels.flags = ["master", "master", "o_down,master,failover_in_progress"]),
+                () => (sentinels.flags = allFlags("master")),
+            );
+            sentinels.flags = ["master", "master", "s_down,master"];
+            try {
+                await sleep(layout.haproxy.checkIntervalMs + 500);
+                assert.equal((await ping()).reply, "+PONG\r\n", "a lone Sentinel's s_down stopped the master");
+            } finally {
+                sentinels.flags = allFlags("master");
+            }
+        });
+
+        it("counts the vote of a Sentinel that is promoting the node (its master entry is still the old master)", async function () {
+            this.timeout(20000);
+            // The Sentinels name node 0 and see it down: not voted.
+            Object.assign(sentinels, { names: 0, entry: 0, flags: allFlags("s_down,o_down,master,failover_in_progress") });
+            try {
+                await waitFor("node 0 to lose its vote", 5000, async () => (await ping()).reply === "");
+                // Now they name node 0 as the replica they promote, in place of node 1 (down).
+                Object.assign(sentinels, { entry: 1 });
+                await waitFor("node 0 to be voted", 5000, async () => (await ping()).reply === "+PONG\r\n");
+            } finally {
+                Object.assign(sentinels, { names: 0, entry: 0, flags: allFlags("master") });
+            }
         });
     });
 

@@ -23,10 +23,11 @@
  *                      first, the former master second, the new master last
  *   kill-all           every redis-server and Sentinel SIGKILLed under writes, then started together
  *
- * Per case: acknowledged writes lost, writes a stale master accepted (plain only: a node other than
- * the one a Sentinel majority names at the end) and until when after the fault, the longest time without an acknowledged write
- * through the first HAProxy, and whether one master with every node replicating it (the expected
- * one, where there is one) came back within 90 s. Writes that cannot be read back because no
+ * Per case: acknowledged writes lost, writes a stale master accepted (plain only: a node the
+ * Sentinels had switched the master away from when it took the write) and until when after the
+ * fault, the longest time without an acknowledged write through the first HAProxy, and whether
+ * one master with every node replicating it (the expected one, where there is one) came back
+ * within 90 s. Writes that cannot be read back because no
  * master came back count as unreadable, not as lost.
  *
  *   npm run bench:partition [-- --runs N] [--cut-seconds S] [--flap-seconds S] [--scenario NAME]
@@ -39,6 +40,7 @@ import { Amalgam8Instance } from "../loopback/amalgam8";
 import { Amalgam8Variant, buildAmalgam8 } from "../loopback/prerequisites";
 import { sleep, waitFor } from "../loopback/process";
 import { RedisHaCluster, haproxyMember, nodeMember } from "../loopback/redisCluster";
+import { MasterSwitch, SentinelEvents } from "../loopback/sentinelEvents";
 import { plainWritersPerHaproxy, verifyAckedWrites } from "../loopback/redisWriter";
 import { RenderedStack, renderedRedisHa, startRenderedService } from "../loopback/stack";
 import { runProgram } from "../program/runProgram";
@@ -163,7 +165,10 @@ interface RunResult {
     acked: number;
     /** Acknowledged writes not readable afterwards; undefined when none could be read (no master). */
     lost: number | undefined;
-    /** Plain writes a node other than the final master accepted after the fault began; undefined for rule writes. */
+    /**
+     * Plain writes accepted after the fault began by a node the Sentinels had already switched the
+     * master away from (and not back to); undefined for rule writes.
+     */
     stale: number | undefined;
     /** From the fault to the last of those writes: the window min-replicas-max-lag bounds. */
     staleSeconds: number | undefined;
@@ -179,11 +184,7 @@ interface Writers {
     ackTimes(): number[];
     /** Whether a write through every HAProxy was acknowledged. */
     everyHaproxyAcked(): boolean;
-    result(
-        c: RedisHaCluster,
-        faultStart: number,
-        finalMaster: number | undefined,
-    ): Promise<Omit<RunResult, "unwritableSeconds" | "converged">>;
+    result(c: RedisHaCluster, faultStart: number, switches: MasterSwitch[]): Promise<Omit<RunResult, "unwritableSeconds" | "converged">>;
     close(): Promise<void>;
 }
 
@@ -197,7 +198,7 @@ function plainWriters(c: RedisHaCluster, prefix: string): Writers {
         stop,
         ackTimes: () => writers[0].records.filter((r) => r.acked).map((r) => r.tDone),
         everyHaproxyAcked: () => writers.every((w) => w.firstAckAfter(0) !== undefined),
-        async result(cluster, faultStart, finalMaster) {
+        async result(cluster, faultStart, switches) {
             const records = writers.flatMap((w) => w.records);
             const acked = records.filter((r) => r.acked);
             const missing = await verifyAckedWrites(
@@ -205,7 +206,7 @@ function plainWriters(c: RedisHaCluster, prefix: string): Writers {
                 cluster.password,
                 acked.map((r) => r.key),
             ).catch(() => undefined);
-            const stale = records.filter((r) => r.setOk && r.tSend >= faultStart && r.node !== undefined && r.node !== finalMaster);
+            const stale = writers.flatMap((w) => w.staleMasterWrites(switches)).filter((r) => r.tSend >= faultStart);
             const lastStale = Math.max(faultStart, ...stale.map((r) => r.tDone));
             return {
                 acked: acked.length,
@@ -354,7 +355,9 @@ async function runCase(
         ...(stack ? { password: renderedRedisHa(stack).password } : {}),
     });
     let writers: Writers | undefined;
+    const events = new SentinelEvents(c);
     try {
+        await events.start();
         writers = writes === "rules" ? await ruleWriters(c, stack as RenderedStack, conf.controller, prefix) : plainWriters(c, prefix);
         const w = writers;
         w.start();
@@ -372,11 +375,12 @@ async function runCase(
         const end = Date.now();
         await w.stop();
         return {
-            ...(await w.result(c, start, finalMaster)),
+            ...(await w.result(c, start, events.switches())),
             unwritableSeconds: round(longestGapSeconds(w.ackTimes(), start, end), 1),
             converged,
         };
     } finally {
+        events.stop();
         await writers?.close();
         await c.stop();
     }

@@ -19,23 +19,49 @@ export interface MasterSwitch {
     to: number | undefined;
 }
 
-/** Subscribes to every Sentinel's event channels and keeps a timeline. */
+/** How soon a subscription that a fault or a restart closed is opened again. */
+const RESUBSCRIBE_MS = 500;
+
+/**
+ * Subscribes to every Sentinel's event channels and keeps a timeline; a subscription that a
+ * partition or a restart closes is opened again until stop().
+ */
 export class SentinelEvents {
     readonly events: SentinelEvent[] = [];
-    private readonly subs: Redis[] = [];
+    private readonly subs = new Set<Redis>();
+    private readonly retries = new Set<NodeJS.Timeout>();
+    private running = false;
 
     constructor(private readonly cluster: LayoutTopology) {}
 
+    /** Resolves once every Sentinel is subscribed to. */
     async start(): Promise<void> {
-        for (let s = 0; s < this.cluster.nodeCount; s++) {
-            const c = connect(this.cluster.sentinelEndpoint(s), this.cluster.password, 2000);
-            this.subs.push(c);
-            await c.connect();
-            c.on("pmessage", (_pattern: string, channel: string, message: string) => {
-                this.events.push({ t: Date.now(), sentinel: s, channel, message });
-            });
-            await c.psubscribe("*");
+        this.running = true;
+        try {
+            for (let s = 0; s < this.cluster.nodeCount; s++) await this.subscribe(s);
+        } catch (e) {
+            this.stop();
+            throw e;
         }
+    }
+
+    private async subscribe(s: number): Promise<void> {
+        const c = connect(this.cluster.sentinelEndpoint(s), this.cluster.password, 2000);
+        this.subs.add(c);
+        c.on("pmessage", (_pattern: string, channel: string, message: string) => {
+            this.events.push({ t: Date.now(), sentinel: s, channel, message });
+        });
+        c.once("end", () => {
+            this.subs.delete(c);
+            if (!this.running) return;
+            const retry = setTimeout(() => {
+                this.retries.delete(retry);
+                if (this.running) this.subscribe(s).catch(() => undefined);
+            }, RESUBSCRIBE_MS);
+            this.retries.add(retry);
+        });
+        await c.connect();
+        await c.psubscribe("*");
     }
 
     /** Master switches, each at the earliest time any Sentinel announced it. */
@@ -61,7 +87,10 @@ export class SentinelEvents {
     }
 
     stop(): void {
+        this.running = false;
+        for (const t of this.retries) clearTimeout(t);
+        this.retries.clear();
         for (const c of this.subs) c.disconnect();
-        this.subs.length = 0;
+        this.subs.clear();
     }
 }

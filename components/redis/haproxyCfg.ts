@@ -27,6 +27,17 @@ export function sentinelMasterReply(node: RedisNodeAddress): string {
     return `*2\r\n$${node.host.length}\r\n${node.host}\r\n$${port.length}\r\n${port}\r\n`;
 }
 
+/** The backends and servers that haproxy.cfg declares and fence.lua reads (backend name + node index). */
+const SECTIONS = { masters: "redis_master", masterServer: "R", votes: "sentinel_vote_", doubts: "sentinel_doubt_" } as const;
+
+/** A RESP2 bulk string of any content, as a regular expression matches it. */
+const ANY_BULK = "\\$[0-9]+\\r\\n[^\\r]*\\r\\n";
+
+/** One field of a `SENTINEL master` reply (its name as a bulk string, then the value's pattern). */
+function replyField(name: string, valuePattern: string): string {
+    return `\\$${name.length}\\r\\n${name}\\r\\n${valuePattern}`;
+}
+
 /** Bulk strings of a RESP2 reply as a regular expression matches them (`$<len>\r\n<text>\r\n`). */
 function bulkPattern(text: string): string {
     return `\\$${text.length}\\r\\n${text.replace(/[.*+?^${}()|[\]\\-]/g, "\\$&")}\\r\\n`;
@@ -42,13 +53,11 @@ function bulkPattern(text: string): string {
  */
 export function sentinelVouchesPattern(layout: RedisHaLayout, i: number): string {
     const node = layout.nodes[i];
-    const field = (name: string, valuePattern: string): string => `\\$${name.length}\\r\\n${name}\\r\\n${valuePattern}`;
-    const anyBulk = "\\$[0-9]+\\r\\n[^\\r]*\\r\\n";
-    const addressOfNode = `${bulkPattern(node.host)}${field("port", bulkPattern(String(node.redisPort)))}`;
+    const addressOfNode = `${bulkPattern(node.host)}${replyField("port", bulkPattern(String(node.redisPort)))}`;
     return [
-        `^\\*[0-9]+\\r\\n${field("name", bulkPattern(layout.masterName))}\\$2\\r\\nip\\r\\n`,
-        `(?:${addressOfNode}${field("runid", anyBulk)}${field("flags", "\\$[0-9]+\\r\\nmaster(?:,disconnected)?\\r\\n")}`,
-        `|(?!${addressOfNode})${anyBulk}${field("port", anyBulk)})`,
+        `^\\*[0-9]+\\r\\n${replyField("name", bulkPattern(layout.masterName))}\\$2\\r\\nip\\r\\n`,
+        `(?:${addressOfNode}${replyField("runid", ANY_BULK)}${replyField("flags", "\\$[0-9]+\\r\\nmaster(?:,disconnected)?\\r\\n")}`,
+        `|(?!${addressOfNode})${ANY_BULK}${replyField("port", ANY_BULK)})`,
     ].join("");
 }
 
@@ -74,12 +83,12 @@ export function sentinelMasterMinBytes(layout: RedisHaLayout, i: number): number
  */
 export function sentinelDoubtsPattern(layout: RedisHaLayout, i: number): string {
     const node = layout.nodes[i];
-    const field = (name: string, valuePattern: string): string => `\\$${name.length}\\r\\n${name}\\r\\n${valuePattern}`;
-    const anyBulk = "\\$[0-9]+\\r\\n[^\\r]*\\r\\n";
     return [
-        `^\\*[0-9]+\\r\\n${field("name", bulkPattern(layout.masterName))}`,
-        `${field("ip", bulkPattern(node.host))}${field("port", bulkPattern(String(node.redisPort)))}${field("runid", anyBulk)}`,
-        `${field("flags", "\\$[0-9]+\\r\\n[^\\r]*(?:o_down|failover_in_progress)")}`,
+        `^\\*[0-9]+\\r\\n${replyField("name", bulkPattern(layout.masterName))}`,
+        replyField("ip", bulkPattern(node.host)),
+        replyField("port", bulkPattern(String(node.redisPort))),
+        replyField("runid", ANY_BULK),
+        `${replyField("flags", "\\$[0-9]+\\r\\n[^\\r]*(?:o_down|failover_in_progress)")}`,
     ].join("");
 }
 
@@ -99,6 +108,8 @@ export function haproxyFenceLua(layout: RedisHaLayout): string {
         `local QUORUM = ${layout.quorum}`,
         `local NODES = ${layout.nodes.length}`,
         `local POLL_MS = ${FENCE_POLL_MS}`,
+        `local MASTERS, MASTER_SERVER = "${SECTIONS.masters}", "${SECTIONS.masterServer}"`,
+        `local VOTES, DOUBTS = "${SECTIONS.votes}", "${SECTIONS.doubts}"`,
         "",
         "local function up(server)",
         '    return string.sub(server:get_stats()["status"], 1, 2) == "UP"',
@@ -113,12 +124,12 @@ export function haproxyFenceLua(layout: RedisHaLayout): string {
         "end",
         "",
         "core.register_task(function()",
-        '    local masters = core.backends["redis_master"]',
+        "    local masters = core.backends[MASTERS]",
         "    while true do",
         "        for i = 0, NODES - 1 do",
-        '            local server = masters.servers["R" .. i]',
+        "            local server = masters.servers[MASTER_SERVER .. i]",
         '            local sessions = server:get_stats()["scur"]',
-        '            local voted = up(server) and upCount("sentinel_vote_" .. i) >= QUORUM and upCount("sentinel_doubt_" .. i) == 0',
+        "            local voted = up(server) and upCount(VOTES .. i) >= QUORUM and upCount(DOUBTS .. i) == 0",
         "            if sessions > 0 and not voted then",
         '                core.Warning(string.format("fence: node %d is not a voted master: cutting its %d sessions", i, sessions))',
         "                server:shut_sess()",
@@ -201,7 +212,7 @@ export function haproxyCfg(layout: RedisHaLayout): string {
         ];
         out.push(
             `# Sentinels that name node ${i} (${hostPort(node.host, node.redisPort)}) as master; host AND port must match.`,
-            `backend sentinel_vote_${i}`,
+            `backend ${SECTIONS.votes}${i}`,
             "    option tcp-check",
             "    tcp-check connect",
             `    ${auth}`,
@@ -222,7 +233,7 @@ export function haproxyCfg(layout: RedisHaLayout): string {
         if (h.fenceUnvotedMaster) {
             out.push(
                 `# Sentinels that doubt node ${i}: UP here is a veto (o_down or a failover of it under way).`,
-                `backend sentinel_doubt_${i}`,
+                `backend ${SECTIONS.doubts}${i}`,
                 "    option tcp-check",
                 "    tcp-check connect",
                 `    ${auth}`,
@@ -240,7 +251,7 @@ export function haproxyCfg(layout: RedisHaLayout): string {
     const voted = (i: number): string => votedMaster(layout, i, "");
     const goodReplica = h.downWithoutGoodReplica && layout.minReplicasToWrite > 0;
     out.push(
-        "backend redis_master",
+        `backend ${SECTIONS.masters}`,
         "    option tcp-check",
         "    tcp-check connect",
         `    ${auth}`,
@@ -267,10 +278,11 @@ export function haproxyCfg(layout: RedisHaLayout): string {
         ...(h.markDownOnConnectError ? ["    retries 0"] : []),
         ...layout.nodes.map((_, i) => `    tcp-request content accept if ${voted(i)}`),
         "    tcp-request content reject",
-        ...layout.nodes.map((_, i) => `    use-server R${i} if ${voted(i)}`),
-        ...layout.nodes.map(
-            (node, i) => `    server R${i} ${hostPort(node.host, node.redisPort)} ${checkOpts}${markDown}${onMarkedDown}${serverOpts}`,
-        ),
+        ...layout.nodes.map((_, i) => `    use-server ${SECTIONS.masterServer}${i} if ${voted(i)}`),
+        ...layout.nodes.map((node, i) => {
+            const address = hostPort(node.host, node.redisPort);
+            return `    server ${SECTIONS.masterServer}${i} ${address} ${checkOpts}${markDown}${onMarkedDown}${serverOpts}`;
+        }),
         "",
     );
     return out.join("\n");
@@ -280,9 +292,9 @@ export function haproxyCfg(layout: RedisHaLayout): string {
  * Node i is up as master AND a quorum of Sentinels names it (and, with the fence, none doubts it);
  * `backend` qualifies R<i> outside its backend.
  */
-function votedMaster(layout: RedisHaLayout, i: number, backend: "" | "redis_master/"): string {
-    const veto = layout.haproxy.fenceUnvotedMaster ? ` { nbsrv(sentinel_doubt_${i}) eq 0 }` : "";
-    return `{ srv_is_up(${backend}R${i}) } { nbsrv(sentinel_vote_${i}) ge ${layout.quorum} }${veto}`;
+function votedMaster(layout: RedisHaLayout, i: number, backend: "" | `${typeof SECTIONS.masters}/`): string {
+    const veto = layout.haproxy.fenceUnvotedMaster ? ` { nbsrv(${SECTIONS.doubts}${i}) eq 0 }` : "";
+    return `{ srv_is_up(${backend}${SECTIONS.masterServer}${i}) } { nbsrv(${SECTIONS.votes}${i}) ge ${layout.quorum} }${veto}`;
 }
 
 /** How often a held connection looks for a voted master again. */
@@ -300,7 +312,7 @@ function holdChain(layout: RedisHaLayout): string[] {
     const h = layout.haproxy;
     const hops = h.holdWithoutMasterMs > 0 ? Math.ceil(h.holdWithoutMasterMs / HOLD_RECHECK_MS) : 0;
     if (hops === 0) return ["frontend redis_master", `    bind ${hostPort(h.bind, h.port)}`, "    default_backend redis_master"];
-    const votedAny = layout.nodes.map((_, i) => votedMaster(layout, i, "redis_master/")).join(" || ");
+    const votedAny = layout.nodes.map((_, i) => votedMaster(layout, i, `${SECTIONS.masters}/`)).join(" || ");
     // Abstract sockets are per network namespace: the port keeps two loopback HAProxies apart.
     const hopAddress = (k: number): string => `abns@redis-hold-${h.port}-${k}`;
     const out = [

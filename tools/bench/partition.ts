@@ -27,8 +27,8 @@
  * Sentinels had switched the master away from when it took the write) and until when after the
  * fault, the longest time without an acknowledged write through the first HAProxy, and whether
  * one master with every node replicating it (the expected one, where there is one) came back
- * within 90 s. Writes that cannot be read back because no
- * master came back count as unreadable, not as lost.
+ * within 90 s. Writes that cannot be read back because no master came back count as unreadable,
+ * not as lost.
  *
  *   npm run bench:partition [-- --runs N] [--cut-seconds S] [--flap-seconds S] [--scenario NAME]
  *                            [--writes plain|rules] [--json]
@@ -170,7 +170,7 @@ interface RunResult {
      * master away from (and not back to); undefined for rule writes.
      */
     stale: number | undefined;
-    /** From the fault to the last of those writes: the window min-replicas-max-lag bounds. */
+    /** From the fault to the last of those writes. */
     staleSeconds: number | undefined;
     unwritableSeconds: number;
     converged: boolean;

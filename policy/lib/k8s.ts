@@ -2,6 +2,9 @@
  * Kubernetes object helpers shared by the policies: type tokens, references, pod specs.
  * Objects arrive as plain JSON (resource inputs), so everything here is defensive about shape.
  */
+import type { IContainer } from "kubernetes-models/v1/Container";
+import type { IContainerPort } from "kubernetes-models/v1/ContainerPort";
+import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
 import { REPLICATED_KINDS, WORKLOAD_KINDS } from "./kinds";
 
 /** A Kubernetes object as a plain JSON value. */
@@ -133,8 +136,11 @@ export function labelsOf(obj: K8sObject | undefined): Record<string, string> {
 }
 
 export interface PodTemplate {
-    /** The pod spec (`spec` for a Pod, the template's spec otherwise). */
-    spec: Record<string, any>;
+    /**
+     * The pod spec (`spec` for a Pod, the template's spec otherwise), typed by the API's OpenAPI
+     * schema so that a misspelt field does not compile; the values are still unchecked JSON.
+     */
+    spec: Partial<IPodSpec>;
     /** Labels the pods carry. */
     labels: Record<string, string>;
 }
@@ -156,7 +162,7 @@ export function podTemplateOf(obj: K8sObject): PodTemplate | undefined {
     return undefined;
 }
 
-export type Container = Record<string, any>;
+export type Container = Partial<IContainer>;
 
 /** How findings name a container. */
 export function containerName(c: Container): string {
@@ -170,12 +176,12 @@ export function commandWords(c: Container): string[] {
     );
 }
 
-export function containersOf(podSpec: Record<string, any>): Container[] {
+export function containersOf(podSpec: Partial<IPodSpec>): Container[] {
     return Array.isArray(podSpec.containers) ? podSpec.containers : [];
 }
 
 /** Regular and init containers: both need images, resources and security settings. */
-export function allContainersOf(podSpec: Record<string, any>): Container[] {
+export function allContainersOf(podSpec: Partial<IPodSpec>): Container[] {
     const init = Array.isArray(podSpec.initContainers) ? podSpec.initContainers : [];
     return [...init, ...containersOf(podSpec)];
 }
@@ -196,7 +202,7 @@ export function declaredReplicas(obj: K8sObject): number {
     return typeof r === "number" ? r : 1;
 }
 
-export function containerPorts(c: Container): Record<string, any>[] {
+export function containerPorts(c: Container): Partial<IContainerPort>[] {
     return Array.isArray(c.ports) ? c.ports : [];
 }
 

@@ -292,7 +292,7 @@ export class StackModel {
             if (vf?.secretKeyRef) {
                 env.set(e.name, { source: "secret", secretName: vf.secretKeyRef.name, key: vf.secretKeyRef.key });
             } else if (vf?.configMapKeyRef) {
-                const cm = this.find("ConfigMap", w.namespace, vf.configMapKeyRef.name);
+                const cm = this.find("ConfigMap", w.namespace, vf.configMapKeyRef.name ?? "");
                 const val = cm?.obj.data?.[vf.configMapKeyRef.key];
                 env.set(e.name, { source: "configMap", value: typeof val === "string" ? val : undefined });
             } else if (vf) {

@@ -113,27 +113,38 @@ describe("policy pack structure", () => {
         const root = JSON.parse(fs.readFileSync(path.join(POLICY_DIR, "..", "package.json"), "utf8"));
         assert.match(root.scripts.prepare, /build:policy/, "npm ci builds the pack");
     });
-    it("declares exactly the packages its sources import, and the program's own Pulumi SDK", () => {
+    it("declares exactly the packages its sources import (type-only ones as devDependencies), and the program's own Pulumi SDK", () => {
         const sources = (dir: string): string[] =>
             fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
                 const full = path.join(dir, e.name);
                 if (e.isDirectory()) return e.name === "bin" || e.name === "node_modules" ? [] : sources(full);
                 return e.name.endsWith(".ts") ? [full] : [];
             });
-        const imported = new Set<string>();
+        const imported = { runtime: new Set<string>(), typeOnly: new Set<string>() };
         for (const file of sources(POLICY_DIR)) {
-            for (const [, spec] of fs.readFileSync(file, "utf8").matchAll(/(?:from |require\()"([^."][^"]*)"/g)) {
+            for (const [statement, spec] of fs.readFileSync(file, "utf8").matchAll(/(?:^import [^;]*?from |require\()"([^."][^"]*)"/gm)) {
                 if (builtinModules.includes(spec)) continue;
                 const parts = spec.split("/");
-                imported.add(spec.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]);
+                const name = spec.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+                (statement.startsWith("import type ") ? imported.typeOnly : imported.runtime).add(name);
             }
         }
+        for (const name of imported.runtime) imported.typeOnly.delete(name);
         const pkg = JSON.parse(fs.readFileSync(path.join(POLICY_DIR, "package.json"), "utf8"));
         const root = JSON.parse(fs.readFileSync(path.join(POLICY_DIR, "..", "package.json"), "utf8"));
         // @pulumi/policy runs on the SDK it is given: the pack pins the one the program runs on.
-        assert.deepStrictEqual(Object.keys(pkg.dependencies).sort(), [...imported, "@pulumi/pulumi"].sort());
-        assert.strictEqual(pkg.dependencies["@pulumi/pulumi"], root.dependencies["@pulumi/pulumi"]);
+        assert.deepStrictEqual(Object.keys(pkg.dependencies).sort(), [...imported.runtime, "@pulumi/pulumi"].sort());
+        assert.deepStrictEqual(Object.keys(pkg.devDependencies ?? {}).sort(), [...imported.typeOnly].sort());
+        assert.ok(imported.typeOnly.has("kubernetes-models"), "the rules read pods through kubernetes-models' types");
+        for (const [name, range] of Object.entries({ ...pkg.dependencies, ...pkg.devDependencies })) {
+            assert.strictEqual(
+                range,
+                root.dependencies[name] ?? root.devDependencies[name],
+                `${name}: the version the repository installs`,
+            );
+        }
     });
+
     it("docs/policies.md is the table generated from the catalogue (npm run docs:policies)", () => {
         const doc = fs.readFileSync(POLICIES_DOC, "utf8");
         assert.ok(doc === policiesDoc(), "docs/policies.md drifted from policy/catalogue.ts: run npm run docs:policies");

@@ -4,7 +4,6 @@
  * the same way at a fraction of the cost), read the port it prints, then speak the Analyzer gRPC
  * protocol (GetAnalyzerInfo, Configure, Analyze per resource, AnalyzeStack).
  */
-import { ChildProcess, spawn } from "child_process";
 import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
@@ -13,6 +12,7 @@ import * as analyzerpb from "@pulumi/pulumi/proto/analyzer_pb";
 import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import { ensurePackBuilt } from "./packBuild";
 import { CheckResource } from "./resources";
+import { ManagedProcess, launch } from "../loopback/process";
 
 export type Level = "advisory" | "mandatory" | "disabled" | "remediate";
 
@@ -172,72 +172,42 @@ function diagnostics(res: analyzerpb.AnalyzeResponse, urn = ""): Diagnostic[] {
 
 export class PolicyPackProcess {
     private constructor(
-        private readonly child: ChildProcess,
+        private readonly pack: ManagedProcess,
         private readonly client: AnalyzerClient,
         /** Port of the pack's Analyzer gRPC server on 127.0.0.1. */
         readonly port: number,
     ) {}
 
-    get pid(): number | undefined {
-        return this.child.pid;
+    get pid(): number {
+        return this.pack.pid;
     }
 
     /**
      * Starts the pack and waits for the port it prints. The compiled pack starts in about a
      * second; the limit is only there so a hung start ends with a message rather than never.
      */
-    static start(packDir: string, startTimeoutMs = START_TIMEOUT_MS, launcher?: string): Promise<PolicyPackProcess> {
+    static async start(packDir: string, startTimeoutMs = START_TIMEOUT_MS, launcher?: string): Promise<PolicyPackProcess> {
         ensurePackBuilt((l) => process.stderr.write(`${l}\n`), packDir);
-        const child = spawn(process.execPath, [launcher ?? launcherFor(packDir), "127.0.0.1:0", packDir], {
+        const { process: pack } = launch("policy pack", process.execPath, [launcher ?? launcherFor(packDir), "127.0.0.1:0", packDir], {
             cwd: packDir,
-            stdio: ["ignore", "pipe", "pipe"],
         });
-        let out = "";
-        let err = "";
-        child.stderr!.on("data", (d: Buffer) => {
-            err = (err + d.toString()).slice(-8000);
+        let port: number;
+        try {
+            port = Number((await pack.waitForOutput(/^\s*(\d+)\s*$/m, startTimeoutMs))[1]);
+        } catch {
+            const why = pack.running
+                ? `it printed no port within ${Math.round(startTimeoutMs / 1000)} s; ` +
+                  "the machine may be overloaded, try again with fewer checks at once"
+                : `exited with ${await pack.exited}`;
+            await pack.stop(0);
+            const tail = pack.recentOutput(15);
+            throw new Error(`policy pack did not start (${why})${tail ? `:\n${tail}` : ""}`);
+        }
+        const client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+            "grpc.max_receive_message_length": 400 * 1024 * 1024,
+            "grpc.max_send_message_length": 400 * 1024 * 1024,
         });
-        return new Promise((resolve, reject) => {
-            const fail = (why: string) => {
-                clearTimeout(timer);
-                if (child.exitCode === null && child.pid !== undefined) {
-                    try {
-                        process.kill(child.pid, "SIGKILL");
-                    } catch {
-                        /* already gone */
-                    }
-                }
-                const tail = err.trim().split("\n").slice(-15).join("\n");
-                reject(new Error(`policy pack did not start (${why})${tail ? `:\n${tail}` : ""}`));
-            };
-            const timer = setTimeout(
-                () =>
-                    fail(
-                        `it printed no port within ${Math.round(startTimeoutMs / 1000)} s; ` +
-                            "the machine may be overloaded, try again with fewer checks at once",
-                    ),
-                startTimeoutMs,
-            );
-            child.on("error", (e) => fail(e.message));
-            child.on("exit", (code, signal) => fail(`exited with ${signal ?? code}`));
-            child.stdout!.on("data", (d: Buffer) => {
-                out += d.toString();
-                const m = /^\s*(\d+)\s*$/m.exec(out);
-                if (!m) {
-                    return;
-                }
-                clearTimeout(timer);
-                child.removeAllListeners("exit");
-                child.removeAllListeners("error");
-                child.stdout!.removeAllListeners("data");
-                child.stdout!.resume();
-                const client = new AnalyzerClient(`127.0.0.1:${m[1]}`, grpc.credentials.createInsecure(), {
-                    "grpc.max_receive_message_length": 400 * 1024 * 1024,
-                    "grpc.max_send_message_length": 400 * 1024 * 1024,
-                });
-                resolve(new PolicyPackProcess(child, client, Number(m[1])));
-            });
-        });
+        return new PolicyPackProcess(pack, client, port);
     }
 
     async info(): Promise<PackInfo> {
@@ -326,32 +296,6 @@ export class PolicyPackProcess {
     /** Closes the channel and ends the pack process by its pid (SIGTERM, then SIGKILL after 5 s). */
     async stop(): Promise<void> {
         this.client.close();
-        const child = this.child;
-        if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
-            return;
-        }
-        const pid = child.pid;
-        await new Promise<void>((resolve) => {
-            const hard = setTimeout(() => {
-                try {
-                    process.kill(pid, "SIGKILL");
-                } catch {
-                    /* already gone */
-                }
-            }, 5_000);
-            const done = setTimeout(resolve, 7_000);
-            child.once("exit", () => {
-                clearTimeout(hard);
-                clearTimeout(done);
-                resolve();
-            });
-            try {
-                process.kill(pid, "SIGTERM");
-            } catch {
-                clearTimeout(hard);
-                clearTimeout(done);
-                resolve();
-            }
-        });
+        await this.pack.stop(5_000);
     }
 }

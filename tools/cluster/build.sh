@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Build the real tools that `npm run test:cluster` drives, from the Go modules under tools/cluster/go/
-# (every version pinned in their go.mod and go.sum), and install the provider plugins where the
+# Build the real tools that `npm run test:cluster` drives, from the Go modules in go/ beside this
+# script (every version pinned in their go.mod and go.sum), and install the provider plugins where the
 # Pulumi CLI looks, so that it never tries to download one.
 #
-#   tools/cluster/build.sh            # build (or reuse) and link .cluster to the result
-#   tools/cluster/build.sh --print    # print where the current inputs are (or would be) built
+#   harness/cluster/build.sh          # build (or reuse) and link .cluster to the result
+#   harness/cluster/build.sh --print  # print where the current inputs are (or would be) built
 #
 # Output: $A8_CLUSTER_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/a8-control-plane/cluster)/<hash>/
 #   bin/          pulumi, pulumi-language-nodejs, etcd, kube-apiserver, kube-controller-manager,
@@ -17,7 +17,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-modules="$root/tools/cluster/go"
+modules="$(cd "$(dirname "$0")" && pwd)/go"
 cache_root=${A8_CLUSTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/a8-control-plane/cluster}
 
 # The Kubernetes release and the Pulumi CLI version are read from the modules, so each is stated once.

@@ -2,7 +2,7 @@
  * One attempt of a rendered probe, made as the kubelet makes it: an HTTP GET through the port the
  * pod's container port is reachable on, or a TCP connect from inside the pod's network namespace.
  */
-import { spawn } from "child_process";
+import { runBounded } from "./process";
 import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IProbe } from "kubernetes-models/v1/Probe";
 import { ProbeKind, probeOf, probePort } from "./kubelet";
@@ -55,25 +55,18 @@ async function httpProbe(url: string, headers: Record<string, string>, timeoutMs
 }
 
 /** A TCP connect from inside the pod's network namespace, as the kubelet's connect to the pod IP. */
-function tcpProbeInPod(podPid: number, port: number, timeoutMs: number): Promise<ProbeResult> {
+async function tcpProbeInPod(podPid: number, port: number, timeoutMs: number): Promise<ProbeResult> {
     const script =
         `require("net").connect(${port}, "127.0.0.1")` +
         `.on("connect", () => process.exit(0))` +
         `.on("error", (e) => { console.error(e.code); process.exit(1); })`;
-    return new Promise((resolve) => {
-        const child = spawn("nsenter", [`--net=/proc/${podPid}/ns/net`, "--", process.execPath, "-e", script], {
-            stdio: ["ignore", "ignore", "pipe"],
-        });
-        let err = "";
-        child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-        const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs + 1000);
-        child.once("exit", (code) => {
-            clearTimeout(timer);
-            resolve(
-                code === 0
-                    ? { ok: true, detail: `tcp ${port}: connected` }
-                    : { ok: false, detail: `tcp ${port}: ${err.trim() || "no answer"}` },
-            );
-        });
-    });
+    const { code, output } = await runBounded(
+        "tcp probe",
+        "nsenter",
+        [`--net=/proc/${podPid}/ns/net`, "--", process.execPath, "-e", script],
+        timeoutMs + 1000,
+    );
+    return code === 0
+        ? { ok: true, detail: `tcp ${port}: connected` }
+        : { ok: false, detail: `tcp ${port}: ${output.trim() || "no answer"}` };
 }

@@ -1,9 +1,10 @@
 /**
- * Process utilities shared by the loopback harnesses (Redis HA cluster, Amalgam8 services): free
- * ports on 127.0.0.1, bounded waits, and child processes started in their own process group,
- * tracked by pid and killed (with their temp dirs removed) even when the test process exits early.
+ * The one supervisor of child processes, for every tool and test: each child starts in its own
+ * process group, is tracked by pid, waited for with a deadline (a line it prints, a probe, its exit),
+ * stopped with SIGTERM then SIGKILL, and killed (with the temp dirs) when this process exits early.
+ * Also free ports on 127.0.0.1 and bounded polling.
  */
-import { ChildProcess, spawn } from "child_process";
+import { ChildProcess, StdioOptions, spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
@@ -114,20 +115,38 @@ function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
     }
 }
 
+/** Thrown by launch when the command is not on PATH (or not executable), before anything starts. */
+export class CommandNotFound extends Error {
+    constructor(readonly command: string) {
+        super(`${command}: command not found on PATH`);
+    }
+}
+
+/** How much of a piped stream a ManagedProcess keeps (for waitForOutput and error messages). */
+const KEPT_OUTPUT = 8000;
+
 export class ManagedProcess {
     readonly pid: number;
     readonly exited: Promise<number | null>;
     private done = false;
+    private closed = false;
     private frozen = false;
+    private stdoutText = "";
+    private outputText = "";
+    private readonly outputListeners = new Set<() => void>();
 
     constructor(
         readonly name: string,
         child: ChildProcess,
+        private readonly logFile?: string,
     ) {
         if (child.pid === undefined) throw new Error(`${name}: failed to start`);
         installExitHook();
         this.pid = child.pid;
         livePids.add(this.pid);
+        // Piped streams are always drained, so that a chatty child never blocks on a full pipe.
+        child.stdout?.on("data", (d: Buffer) => this.record(d.toString(), true));
+        child.stderr?.on("data", (d: Buffer) => this.record(d.toString(), false));
         this.exited = new Promise((resolve) => {
             child.once("exit", (code, signal) => {
                 this.done = true;
@@ -135,10 +154,61 @@ export class ManagedProcess {
                 resolve(code ?? (signal ? -1 : null));
             });
         });
+        // Output may still arrive after "exit"; "close" says every piped stream has ended.
+        child.once("close", () => {
+            this.closed = true;
+            this.notify();
+        });
     }
 
     get running(): boolean {
         return !this.done;
+    }
+
+    /** The last lines the child printed: its piped output, else its log file. */
+    recentOutput(lines = 5): string {
+        const text = this.outputText || (this.logFile ? tailFile(this.logFile, lines) : "");
+        return text.trim().split("\n").slice(-lines).join("\n");
+    }
+
+    /**
+     * Waits up to timeoutMs for `pattern` in what the child printed on a piped stdout; rejects
+     * (WaitAborted) at once when the child exits first, with its name and its last lines.
+     */
+    async waitForOutput(pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+        let timer: NodeJS.Timeout | undefined;
+        let listener: (() => void) | undefined;
+        try {
+            return await new Promise<RegExpExecArray>((resolve, reject) => {
+                const fail = (reason: string): void => {
+                    const tail = this.recentOutput(3)
+                        .split("\n")
+                        .filter((l) => l.trim() !== "");
+                    reject(new WaitAborted(`${this.name} ${reason}${tail.length ? `: ${tail.map((l) => l.trim()).join(" / ")}` : ""}`));
+                };
+                listener = () => {
+                    const m = pattern.exec(this.stdoutText);
+                    if (m) resolve(m);
+                    else if (this.closed) fail("exited");
+                };
+                this.outputListeners.add(listener);
+                timer = setTimeout(() => fail(`printed no ${pattern} within ${timeoutMs / 1000} s`), timeoutMs);
+                listener();
+            });
+        } finally {
+            clearTimeout(timer);
+            if (listener) this.outputListeners.delete(listener);
+        }
+    }
+
+    private record(text: string, stdout: boolean): void {
+        if (stdout) this.stdoutText = (this.stdoutText + text).slice(-KEPT_OUTPUT);
+        this.outputText = (this.outputText + text).slice(-KEPT_OUTPUT);
+        this.notify();
+    }
+
+    private notify(): void {
+        for (const listener of [...this.outputListeners]) listener();
     }
 
     signal(sig: NodeJS.Signals): void {
@@ -170,9 +240,13 @@ export class ManagedProcess {
 }
 
 export interface LaunchOptions {
-    readonly env: NodeJS.ProcessEnv;
-    /** stdout and stderr are appended here. */
-    readonly logFile: string;
+    /** The child's whole environment (default: this process's). */
+    readonly env?: NodeJS.ProcessEnv;
+    readonly cwd?: string;
+    /** stderr, and stdout unless pipeStdout, are appended here; without one both are piped and kept. */
+    readonly logFile?: string;
+    /** Pipe stdout even with a logFile (for waitForOutput). */
+    readonly pipeStdout?: boolean;
     /** Extra stdio entries after 0-2 (e.g. "pipe" for an info fd 3). */
     readonly extraStdio?: readonly ("pipe" | "ignore")[];
 }
@@ -185,20 +259,56 @@ export function podShell(script: string, ...args: string[]): [cmd: string, args:
     return ["busybox", ["sh", script, ...args]];
 }
 
-/** Spawns `cmd` as the leader of a new process group, output appended to a log file. */
+/** Whether `cmd` (a path, or a name looked up on `searchPath`) is an executable file. */
+export function isExecutable(cmd: string, searchPath: string): boolean {
+    const candidates = cmd.includes("/")
+        ? [cmd]
+        : searchPath
+              .split(path.delimiter)
+              .filter((d) => d !== "")
+              .map((d) => path.join(d, cmd));
+    return candidates.some((file) => {
+        try {
+            fs.accessSync(file, fs.constants.X_OK);
+            return fs.statSync(file).isFile();
+        } catch {
+            return false;
+        }
+    });
+}
+
+/** Spawns `cmd` as the leader of a new process group; throws CommandNotFound when it is not on PATH. */
 export function launch(
     name: string,
     cmd: string,
     args: readonly string[],
-    opts: LaunchOptions,
+    opts: LaunchOptions = {},
 ): { process: ManagedProcess; child: ChildProcess } {
-    const fd = fs.openSync(opts.logFile, "a");
+    const env = opts.env ?? process.env;
+    // spawn's own lookup: the child's PATH, else /usr/bin:/bin.
+    if (!isExecutable(cmd, env.PATH ?? "/usr/bin:/bin")) throw new CommandNotFound(cmd);
+    const fd = opts.logFile === undefined ? undefined : fs.openSync(opts.logFile, "a");
     try {
-        const child = spawn(cmd, [...args], { env: opts.env, stdio: ["ignore", fd, fd, ...(opts.extraStdio ?? [])], detached: true });
-        return { process: new ManagedProcess(name, child), child };
+        const stdout = fd === undefined || opts.pipeStdout ? "pipe" : fd;
+        const stdio: StdioOptions = ["ignore", stdout, fd ?? "pipe", ...(opts.extraStdio ?? [])];
+        const child = spawn(cmd, [...args], { env, cwd: opts.cwd, stdio, detached: true });
+        return { process: new ManagedProcess(name, child, opts.logFile), child };
     } finally {
-        fs.closeSync(fd);
+        if (fd !== undefined) fs.closeSync(fd);
     }
+}
+
+/** Runs a short-lived command to its end, killed (its group) after timeoutMs: its exit code (-1 if killed) and output. */
+export async function runBounded(
+    name: string,
+    cmd: string,
+    args: readonly string[],
+    timeoutMs: number,
+    opts: Omit<LaunchOptions, "logFile" | "pipeStdout"> = {},
+): Promise<{ code: number | null; output: string }> {
+    const { process: proc } = launch(name, cmd, args, opts);
+    if (!(await proc.waitExit(timeoutMs))) await proc.stop(0);
+    return { code: await proc.exited, output: proc.recentOutput(20) };
 }
 
 /** The last lines of a log file (debugging aid for failing tests). */

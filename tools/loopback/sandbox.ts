@@ -8,13 +8,13 @@
  * The pod's network namespace holds only its loopback. Relays (relay.js) connect it to the
  * caller's 127.0.0.1 through unix sockets, one route per listening address.
  */
-import { spawn } from "child_process";
+import type { ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
 import { Confinement, SpecError } from "./kubelet";
-import { ManagedProcess, WaitAborted, tailFile, waitFor } from "./process";
+import { ManagedProcess, launch } from "./process";
 
 const RELAY_SCRIPT = path.join(__dirname, "relay.js");
 
@@ -40,30 +40,13 @@ export async function startRelay(
         nsFile === undefined
             ? [node, [RELAY_SCRIPT, JSON.stringify(routes)]]
             : ["nsenter", [`--net=${nsFile}`, "--", node, RELAY_SCRIPT, JSON.stringify(routes)]];
-    const fd = fs.openSync(logFile, "a");
-    let child;
-    try {
-        child = spawn(cmd, args, { env: { PATH: process.env.PATH ?? "" }, stdio: ["ignore", "pipe", fd], detached: true });
-    } finally {
-        fs.closeSync(fd);
-    }
-    const proc = new ManagedProcess(name, child);
-    let out = "";
-    child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-    await waitFor(
-        `${name} to listen`,
-        10000,
-        async () => {
-            if (!proc.running) throw new WaitAborted(`${name} exited: ${tailFile(logFile, 5)}`);
-            return out.includes("ready");
-        },
-        20,
-    );
-    return proc;
+    const { process: relay } = launch(name, cmd, args, { env: { PATH: process.env.PATH ?? "" }, logFile, pipeStdout: true });
+    await relay.waitForOutput(/ready/, 10000);
+    return relay;
 }
 
 /** The pid bwrap reports on its info fd (fd 3): its reaper, pid 1 of the pod's pid namespace. */
-export function readInfoFd(child: ReturnType<typeof spawn>, timeoutMs: number): Promise<number> {
+export function readInfoFd(child: ChildProcess, timeoutMs: number): Promise<number> {
     return new Promise((resolve, reject) => {
         const stream = child.stdio[3] as NodeJS.ReadableStream | null;
         if (!stream) return reject(new Error("bwrap: no info fd"));

@@ -5,12 +5,12 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { DEBIAN_PACKAGES } from "../../tools/loopback/prerequisites";
+import { PARSERS, npmRuns } from "../support/npmRuns";
 import {
     repoRoot,
     workflowsDir,
     SPAWN_TIMEOUT_MS,
     type Job,
-    type Workflow,
     isDict,
     workflowFiles,
     loadWorkflow,
@@ -21,8 +21,6 @@ import {
     environmentName,
     repoStacks,
     sorted,
-    type Combo,
-    stacksOfMatrix,
     resolve,
     instances,
     findStep,
@@ -33,7 +31,6 @@ import {
     allSteps,
     allConditions,
     DEPLOY_STACK,
-    type CallInput,
     calledWorkflow,
     workflowCallOf,
     callInputs,
@@ -232,116 +229,192 @@ describe("GitHub workflows: hygiene", () => {
 // pr.yml
 // ---------------------------------------------------------------------------
 
-describe("GitHub workflows: pr.yml", () => {
-    const wf = (): Workflow => loadWorkflow("pr.yml");
+// ---------------------------------------------------------------------------
+// Invariants: what must hold of every workflow, whatever its layout
+// ---------------------------------------------------------------------------
 
-    it("runs on pull_request and cancels superseded runs of the same pull request", () => {
-        const w = wf();
-        assert.ok(isDict(w.on) && "pull_request" in w.on, "on: pull_request");
-        const c = concurrencyOf(w.concurrency);
-        assert.ok(c, "workflow concurrency");
-        assert.match(c.group, /github\.event\.pull_request\.number/);
-        assert.equal(c["cancel-in-progress"], true);
+interface JobInstance {
+    file: string;
+    jobId: string;
+    job: Job;
+    /** The stack this instance works on: its matrix's, else the input its caller passes. */
+    stack?: string;
+    inst: ReturnType<typeof instances>[number];
+}
+
+/** The local jobs that call `file` (a reusable workflow), with the inputs each passes. */
+function callersOf(file: string): Array<{ file: string; jobId: string; job: Job }> {
+    return workflowFiles().flatMap((caller) =>
+        Object.entries(loadWorkflow(caller).jobs)
+            .filter(([, job]) => calledWorkflow(job) === file)
+            .map(([jobId, job]) => ({ file: caller, jobId, job })),
+    );
+}
+
+/** Every job of every workflow, once per matrix entry and, in a reusable workflow, once per caller. */
+function jobInstances(): JobInstance[] {
+    const out: JobInstance[] = [];
+    for (const file of workflowFiles()) {
+        const w = loadWorkflow(file);
+        const callers = workflowCallOf(w) ? callersOf(file).map((c) => callInputs(c.job)) : [{}];
+        for (const [jobId, job] of Object.entries(w.jobs)) {
+            if (job.uses !== undefined) continue;
+            for (const inputs of callers) {
+                for (const inst of instances(w, job, inputs)) {
+                    const stack = inst.matrix.stack ?? inputs.stack;
+                    out.push({ file, jobId, job, stack: stack === undefined ? undefined : String(stack), inst });
+                }
+            }
+        }
+    }
+    return out;
+}
+
+/** The jobs that deploy (run pulumi up), by the stack they deploy. */
+function deployJobs(): Map<string, JobInstance> {
+    const byStack = new Map<string, JobInstance>();
+    for (const j of jobInstances()) {
+        if (!j.inst.steps.some((s) => isPulumiAction(s.step) && s.with.command === "up")) continue;
+        assert.ok(j.stack, `${j.file}: ${j.jobId} runs pulumi up on no stack of its matrix or inputs`);
+        assert.ok(!byStack.has(j.stack), `two jobs deploy ${j.stack}`);
+        byStack.set(j.stack, j);
+    }
+    return byStack;
+}
+
+/** The caller job (in deploy.yml or elsewhere) through which a reusable workflow's job runs, if any. */
+function entryJob(j: JobInstance): { file: string; jobId: string; job: Job } {
+    if (!workflowCallOf(loadWorkflow(j.file))) return { file: j.file, jobId: j.jobId, job: j.job };
+    const caller = callersOf(j.file).find((c) => String(c.job.with?.stack) === j.stack);
+    assert.ok(caller, `${j.file}: no caller passes stack ${j.stack}`);
+    return caller;
+}
+
+describe("GitHub workflows: invariants", () => {
+    it("every Pulumi run passes the policy pack and the policy config of its own stack, after installing the pack's dependencies", () => {
+        let pulumiRuns = 0;
+        for (const { file, jobId, stack, inst } of jobInstances()) {
+            // pulumi/actions without a command only installs the CLI.
+            for (const s of inst.steps.filter((x) => isPulumiAction(x.step) && x.with.command !== undefined)) {
+                const where = `${file}: ${jobId} (${stack}) / ${stepLabel(s.step)}`;
+                assert.ok(["preview", "up"].includes(s.with.command), `${where}: pulumi ${s.with.command}`);
+                assert.ok(stack, `${where}: no stack`);
+                assert.equal(s.with.policyPacks, "policy", where);
+                assert.equal(s.with.policyPackConfigs, `policy/config/${stack}.json`, where);
+                assert.ok(fs.existsSync(path.join(repoRoot, "policy", "config", `${stack}.json`)), `${where}: policy/config/${stack}.json`);
+                const ci = findStep(inst.steps, `npm ci before ${where}`, runs(/^npm ci\b/m));
+                assert.ok(ci.index < s.index && /npm ci [^\n]*--prefix policy/.test(ci.run), `${where}: npm ci (and the pack's) first`);
+                pulumiRuns++;
+            }
+        }
+        assert.ok(pulumiRuns >= 2 * PROMOTION_ORDER.length, `a preview and a deploy of every promoted stack (found ${pulumiRuns})`);
     });
 
-    it("job test installs redis, haproxy, Go and bubblewrap, builds Amalgam8 from its v1.1.0 source, then runs npm test on Node 20", () => {
-        const job = wf().jobs.test;
-        assert.ok(job, "job test");
-        const [inst] = instances(wf(), job);
-        const apt = findStep(inst.steps, "installing the servers", runs(/apt-get install[^\n]*redis-server/));
-        for (const pkg of ["redis-server", "redis-sentinel", "haproxy"]) assert.match(apt.run, new RegExp(`\\b${pkg}\\b`));
-        const node = findStep(inst.steps, "setting up node", (s) => /^actions\/setup-node@/.test(s.step.uses ?? ""));
-        assert.equal(node.with["node-version"], "20");
-        assert.equal(node.with.cache, "npm");
-        const ci = findStep(inst.steps, "running npm ci", runs(/^npm ci\b/m));
-        assert.ok(apt.index < ci.index && node.index < ci.index);
-        assertTestJobBuildsAmalgam8(inst.steps);
+    it("every deploy is bound to its stack's environment and to a group of its own that never cancels a running deploy", () => {
+        const groups = new Set<string>();
+        for (const [stack, { file, jobId, job, inst }] of deployJobs()) {
+            const inputs = { stack, ...callInputs(entryJob({ file, jobId, job, stack, inst }).job) };
+            assert.equal(resolve(environmentName(job) ?? "", inst.matrix, {}, inputs), stack, `${file}: ${jobId}: environment`);
+            const c = concurrencyOf(job.concurrency);
+            assert.ok(c, `${file}: ${jobId} has a concurrency group`);
+            assert.equal(c["cancel-in-progress"], false, `${file}: ${jobId}: a running deploy is never cancelled`);
+            groups.add(resolve(c.group, inst.matrix, {}, inputs));
+        }
+        assert.equal(groups.size, deployJobs().size, "one concurrency group per stack");
     });
 
-    it("job check gates, renders head and base, diffs, uploads and comments for every stack", () => {
-        const w = wf();
-        const job = w.jobs.check;
-        assert.ok(job, "job check");
-        assert.ok(isDict(job.permissions) && job.permissions["pull-requests"] === "write", "pull-requests: write");
-        assertCoversPromotedStacks(stacksOfMatrix(job), "pr.yml check");
-        for (const { matrix, steps } of instances(w, job)) {
-            const stack = String(matrix.stack);
-            const ci = findStep(steps, "running npm ci", runs(/^npm ci\b/m));
-            const gate = findStep(steps, `checking ${stack}`, runs(new RegExp(`^npm run check -- --stack ${stack}\\s*$`, "m")));
-            const head = findStep(
-                steps,
-                `rendering ${stack} of the pull request`,
-                runs(new RegExp(`^npm run check -- --stack ${stack} --out rendered/head/${stack}\\s*$`, "m")),
-            );
-            const baseCheckout = findStep(
-                steps,
-                "checking out the base commit",
-                (s) => /^actions\/checkout@/.test(s.step.uses ?? "") && /github\.event\.pull_request\.base\.sha/.test(s.with.ref ?? ""),
-            );
-            const baseDir = baseCheckout.with.path;
-            assert.ok(baseDir && baseDir !== "." && !path.isAbsolute(baseDir), "base checked out into a subfolder");
-            const base = findStep(
-                steps,
-                `rendering ${stack} of the base branch`,
-                (s) =>
-                    s.step["working-directory"] === baseDir &&
-                    /\bnpm ci\b/.test(s.run) &&
-                    new RegExp(`npm run check -- --stack ${stack} --out \\S*rendered/base/${stack}\\b`).test(s.run),
-            );
-            assert.match(base.run, /::notice/, "a base that cannot render is reported with a notice");
-            const diff = findStep(
-                steps,
-                "diffing the trees",
-                runs(new RegExp(`diff -ru\\w* rendered/base/${stack} rendered/head/${stack}`)),
-            );
-            const upload = findStep(steps, "uploading the trees", (s) => /^actions\/upload-artifact@/.test(s.step.uses ?? ""));
-            for (const p of [`rendered/base/${stack}`, `rendered/head/${stack}`, `rendered/${stack}.diff`]) {
+    it("deploys are promoted dev -> staging -> prod, the first after jobs that run npm test and check every promoted stack", () => {
+        const deploys = deployJobs();
+        assert.deepEqual(sorted(deploys.keys()), sorted(PROMOTION_ORDER), "exactly the promoted stacks are deployed");
+        const entries = PROMOTION_ORDER.map((stack) => entryJob(deploys.get(stack)!));
+        for (let i = 1; i < entries.length; i++) {
+            assert.equal(entries[i].file, entries[0].file, "one workflow promotes");
+            assert.deepEqual(needsOf(entries[i].job), [entries[i - 1].jobId], `${PROMOTION_ORDER[i]} waits for ${PROMOTION_ORDER[i - 1]}`);
+        }
+        const gates = jobInstances().filter((j) => j.file === entries[0].file && needsOf(entries[0].job).includes(j.jobId));
+        assert.ok(
+            gates.some((g) => g.inst.steps.some((s) => /^(sudo\b[^\n]*)?npm test\b/m.test(s.run))),
+            "the first deploy waits for npm test",
+        );
+        const checked = new Set(
+            gates.flatMap((g) => g.inst.steps.flatMap((s) => [...s.run.matchAll(/npm run check -- --stack (\S+)/g)].map((m) => m[1]))),
+        );
+        for (const stack of PROMOTION_ORDER) assert.ok(checked.has(stack), `the first deploy waits for npm run check -- --stack ${stack}`);
+    });
+
+    it("every job that runs npm test installs the loopback packages and builds both Amalgam8 variants first, on an allowed Node", () => {
+        const engines: string = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")).engines.node;
+        const minimumMajor = Number(/>=\s*(\d+)/.exec(engines)?.[1]);
+        const testJobs = jobInstances().filter((j) => j.inst.steps.some((s) => /^sudo\b[^\n]*\bnpm test\b/m.test(s.run)));
+        assert.ok(testJobs.length >= 2, "the pull-request and the deploy workflows run npm test");
+        for (const { inst } of testJobs) assertTestJobBuildsAmalgam8(inst.steps);
+        for (const { file, jobId, inst } of jobInstances()) {
+            for (const s of inst.steps.filter((x) => /^actions\/setup-node@/.test(x.step.uses ?? ""))) {
                 assert.ok(
-                    upload.with.path
-                        .split("\n")
-                        .map((l) => l.trim())
-                        .includes(p),
-                    `artifact holds ${p}`,
+                    Number(s.with["node-version"]) >= minimumMajor,
+                    `${file}: ${jobId}: Node ${s.with["node-version"]} (engines: ${engines})`,
                 );
             }
-            const comment = findStep(steps, "posting the comment", (s) => /^actions\/github-script@/.test(s.step.uses ?? ""));
-            const script = comment.with.script;
-            assert.match(script, /<!-- a8-manifest-diff:\$\{stack\} -->/, "per-stack marker");
-            for (const api of ["listComments", "updateComment", "createComment"]) assert.ok(script.includes(api), api);
-            assert.match(script, /truncated/i);
-            const order = [ci, gate, head, baseCheckout, base, diff, upload, comment].map((s) => s.index);
-            assert.deepEqual(
-                order,
-                [...order].sort((a, b) => a - b),
-                "steps run in order",
-            );
         }
     });
 
-    it("job preview runs after test and check, with the policy pack and its per-stack config", () => {
-        const w = wf();
-        const job = w.jobs.preview;
-        assert.ok(job, "job preview");
-        assert.deepEqual(sorted(needsOf(job)), ["check", "test"]);
-        assert.ok(isDict(job.permissions) && job.permissions["pull-requests"] === "write", "pull-requests: write");
-        assertCoversPromotedStacks(stacksOfMatrix(job), "pr.yml preview");
-        for (const { matrix, steps } of instances(w, job)) {
-            const stack = String(matrix.stack);
-            const pulumi = findStep(steps, "running pulumi/actions", (s) => isPulumiAction(s.step));
-            assert.equal(pulumi.step.uses, "pulumi/actions@v6");
-            assert.equal(pulumi.with.command, "preview");
-            assert.equal(pulumi.with.policyPacks, "policy");
-            assert.equal(pulumi.with.policyPackConfigs, `policy/config/${stack}.json`);
-            assert.equal(pulumi.with["comment-on-pr"], "true");
-            assert.match(pulumi.with["stack-name"], /matrix\.stack/);
-            const ci = findStep(steps, "running npm ci", runs(/^npm ci\b/m));
-            assert.ok(ci.index < pulumi.index, "npm ci runs before the preview");
-            assert.equal(matrix.kubeconfig_secret, `KUBECONFIG_${stack.toUpperCase()}`);
+    it("every npm run in the workflows and the scripts they run is a script of package.json, with flags its parser accepts", () => {
+        const scripts: Record<string, string> = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")).scripts;
+        const texts = [
+            ...workflowFiles().map((f) => ({ file: f, text: fs.readFileSync(path.join(workflowsDir, f), "utf8") })),
+            ...fs
+                .readdirSync(path.join(repoRoot, "tools", "e2e"))
+                .filter((f) => f.endsWith(".sh"))
+                .map((f) => ({
+                    file: `tools/e2e/${f}`,
+                    text: fs.readFileSync(path.join(repoRoot, "tools", "e2e", f), "utf8"),
+                })),
+        ];
+        const parsed = new Set<string>();
+        for (const { file, text } of texts) {
+            // A shell variable or an expression stands for one word (a number: every flag's value may be one);
+            // comments and messages run no command.
+            const code = text
+                .split("\n")
+                .filter((l) => !/^\s*(#|echo\b)/.test(l))
+                .map((l) => l.replace(/\$\{\{[^}]*\}\}|"?\$\{?\w+\}?[^\s"]*"?/g, "1"))
+                .map((l) => `\`${l.replace(/`/g, "")}\``)
+                .join("\n");
+            for (const r of npmRuns(code)) {
+                assert.ok(r.script in scripts, `${file}: "${r.text}": package.json has no script ${r.script}`);
+                const parse = PARSERS[r.script];
+                if (r.args.length === 0 || !parse) continue;
+                assert.doesNotThrow(() => parse(r.args), `${file}: "${r.text}"`);
+                parsed.add(r.script);
+            }
         }
+        assert.deepEqual(sorted(parsed), ["check", "smoke"], "the workflows run check and smoke with flags");
     });
 
-    it("skips the preview with a notice when the Pulumi or kubeconfig secrets are absent", () => {
-        const job = wf().jobs.preview;
+    it("no step reveals a secret: no --show-secrets, and a kubeconfig written from a secret is private and always removed", () => {
+        let kubeconfigs = 0;
+        for (const file of workflowFiles()) {
+            for (const [jobId, job] of Object.entries(loadWorkflow(file).jobs)) {
+                const steps = job.steps ?? [];
+                for (const step of steps) {
+                    const commands = (step.run ?? "").split("\n").filter((l) => !l.trim().startsWith("#"));
+                    assert.ok(!commands.some((l) => l.includes("--show-secrets")), `${file}: ${jobId} / ${stepLabel(step)}`);
+                    const fromSecret = Object.values(step.env ?? {}).some((v) => /\bsecrets\[/.test(String(v)));
+                    if (!/KUBECONFIG=/.test(step.run ?? "") || !fromSecret) continue;
+                    kubeconfigs++;
+                    assert.match(step.run ?? "", /umask 077/, `${file}: ${jobId}: the kubeconfig is written private`);
+                    const cleanup = steps.findIndex(
+                        (s) => /rm -f "\$RUNNER_TEMP\/kubeconfig"/.test(s.run ?? "") && /always\(\)/.test(s.if ?? ""),
+                    );
+                    assert.ok(cleanup > steps.indexOf(step), `${file}: ${jobId}: the kubeconfig is removed in an always() step`);
+                }
+            }
+        }
+        assert.ok(kubeconfigs >= 2, "the preview and the deploy write kubeconfigs from secrets");
+    });
+
+    it("skips the preview with a notice when the Pulumi or kubeconfig secrets are absent (pull requests from forks)", () => {
+        const job = loadWorkflow("pr.yml").jobs.preview;
         assert.ok(job, "job preview");
         const steps = stepsOf("pr.yml", "preview", job);
         const gate = steps.find((s) => s.id !== undefined && /::notice/.test(s.run ?? ""));
@@ -361,249 +434,19 @@ describe("GitHub workflows: pr.yml", () => {
 });
 
 // ---------------------------------------------------------------------------
-// deploy.yml: the gates, then one call of deploy-stack.yml per stack
-// ---------------------------------------------------------------------------
-
-interface DeployCall {
-    id: string;
-    job: Job;
-    stack: string;
-}
-
-/** deploy.yml's calls of deploy-stack.yml, keyed by the stack they pass. */
-function deployCalls(w: Workflow): Map<string, DeployCall> {
-    const byStack = new Map<string, DeployCall>();
-    for (const [id, job] of Object.entries(w.jobs)) {
-        if (calledWorkflow(job) !== DEPLOY_STACK) continue;
-        const stack = job.with?.stack;
-        assert.ok(typeof stack === "string" && stack !== "", `${id} passes the input stack`);
-        assert.ok(!byStack.has(stack), `two deploy jobs for ${stack}`);
-        byStack.set(stack, { id, job, stack });
-    }
-    return byStack;
-}
-
-describe("GitHub workflows: deploy.yml", () => {
-    const wf = (): Workflow => loadWorkflow("deploy.yml");
-
-    it("runs on push to main and on workflow_dispatch", () => {
-        const on = wf().on;
-        assert.ok(isDict(on), "on must be a mapping");
-        assert.ok(isDict(on.push) && Array.isArray(on.push.branches) && on.push.branches.includes("main"));
-        assert.ok("workflow_dispatch" in on);
-    });
-
-    it("gates on npm test and npm run check of every stack", () => {
-        const w = wf();
-        const { test, check } = w.jobs;
-        assert.ok(test && check, "jobs test and check");
-        const [t] = instances(w, test);
-        assertTestJobBuildsAmalgam8(t.steps);
-        assertCoversPromotedStacks(stacksOfMatrix(check), "deploy.yml check");
-        for (const { matrix, steps } of instances(w, check)) {
-            findStep(
-                steps,
-                `checking ${String(matrix.stack)}`,
-                runs(new RegExp(`^npm run check -- --stack ${String(matrix.stack)}\\s*$`, "m")),
-            );
-        }
-    });
-
-    it("deploys through deploy-stack.yml only: no job of deploy.yml runs Pulumi itself", () => {
-        for (const { jobId, step } of allSteps(wf())) {
-            assert.ok(!isPulumiAction(step) && !/\bpulumi\s+(up|stack)\b/.test(step.run ?? ""), `${jobId} / ${stepLabel(step)}`);
-        }
-        for (const [id, job] of Object.entries(wf().jobs)) {
-            if (job.uses !== undefined) assert.equal(calledWorkflow(job), DEPLOY_STACK, `${id} calls ${job.uses}`);
-        }
-    });
-
-    it("calls deploy-stack.yml once per promoted stack, chained dev -> staging -> prod after the gates", () => {
-        const calls = deployCalls(wf());
-        assert.deepEqual(sorted(calls.keys()), sorted(PROMOTION_ORDER), "exactly the promoted stacks");
-        const order = PROMOTION_ORDER.filter((s) => calls.has(s));
-        assert.deepEqual(order, PROMOTION_ORDER, "dev, staging and prod are all deployed");
-        const first = calls.get("dev");
-        assert.ok(first);
-        assert.deepEqual(sorted(needsOf(first.job)), ["check", "test"], "dev waits for the gates");
-        for (let i = 1; i < order.length; i++) {
-            const prev = calls.get(order[i - 1]);
-            const cur = calls.get(order[i]);
-            assert.ok(prev && cur);
-            assert.deepEqual(needsOf(cur.job), [prev.id], `${order[i]} needs ${order[i - 1]}`);
-        }
-    });
-
-    it("passes each call its stack, that stack's kubeconfig secret name and secrets: inherit", () => {
-        for (const [stack, { id, job }] of deployCalls(wf())) {
-            assert.equal(job.uses, `./.github/workflows/${DEPLOY_STACK}`, id);
-            assert.equal(job.with?.stack, stack, id);
-            assert.equal(job.with?.kubeconfig_secret, `KUBECONFIG_${stack.toUpperCase()}`, id);
-            // Without inherit, GitHub does not resolve the environment's secrets in the called workflow.
-            assert.equal(job.secrets, "inherit", `${id}: secrets: inherit`);
-            assert.ok(job.name?.includes(stack), `${id}: name ${String(job.name)} names ${stack}`);
-        }
-    });
-
-    it("passes every required input of deploy-stack.yml, each one declared there", () => {
-        const call = workflowCallOf(loadWorkflow(DEPLOY_STACK));
-        assert.ok(call, `${DEPLOY_STACK} has on.workflow_call`);
-        const required = sorted(
-            Object.entries(call.inputs)
-                .filter(([, i]) => i.required === true)
-                .map(([k]) => k),
-        );
-        for (const { id, job } of deployCalls(wf()).values()) {
-            const passed = Object.keys(job.with ?? {});
-            for (const k of required) assert.ok(passed.includes(k), `${id} passes ${k}`);
-            for (const k of passed) assert.ok(k in call.inputs, `${id} passes ${k}, which ${DEPLOY_STACK} does not declare`);
-        }
-    });
-});
-
-// ---------------------------------------------------------------------------
-// deploy-stack.yml: the reusable per-stack deploy
-// ---------------------------------------------------------------------------
-
-describe("GitHub workflows: deploy-stack.yml", () => {
-    const wf = (): Workflow => loadWorkflow(DEPLOY_STACK);
-
-    /** The job that runs `pulumi up` (there must be exactly one). */
-    function deployJob(w: Workflow): { id: string; job: Job } {
-        const found = Object.entries(w.jobs).filter(([, job]) =>
-            (job.steps ?? []).some((s) => isPulumiAction(s) && s.with?.command === "up"),
-        );
-        assert.equal(found.length, 1, `jobs running pulumi up: ${found.map(([id]) => id).join(", ")}`);
-        const [[id, job]] = found;
-        return { id, job };
-    }
-
-    /** The deploy job as instantiated by each caller in deploy.yml. */
-    function perStack(): Array<{ stack: string; inputs: Combo; inst: ReturnType<typeof instances>[number] }> {
-        const w = wf();
-        const { job } = deployJob(w);
-        return [...deployCalls(loadWorkflow("deploy.yml")).values()].map(({ stack, job: caller }) => {
-            const inputs = callInputs(caller);
-            const [inst] = instances(w, job, inputs);
-            return { stack, inputs, inst };
-        });
-    }
-
-    it("can only be called (on: workflow_call) and takes the required string inputs stack and kubeconfig_secret", () => {
-        const w = wf();
-        assert.ok(isDict(w.on), "on must be a mapping");
-        assert.deepEqual(Object.keys(w.on), ["workflow_call"], "no trigger of its own");
-        const call = workflowCallOf(w);
-        assert.ok(call);
-        for (const name of ["stack", "kubeconfig_secret"]) {
-            const input: CallInput | undefined = call.inputs[name];
-            assert.ok(input, `input ${name}`);
-            assert.equal(input.required, true, `${name} is required`);
-            assert.equal(input.type, "string", `${name} is a string`);
-        }
-    });
-
-    it("binds its job to the environment of the stack input and to deploy-<stack> without cancel-in-progress", () => {
-        const { id, job } = deployJob(wf());
-        assert.equal(environmentName(job), "${{ inputs.stack }}", `${id}: environment`);
-        const c = concurrencyOf(job.concurrency);
-        assert.ok(c, `${id} has a concurrency group`);
-        assert.equal(c.group, "deploy-${{ inputs.stack }}", `${id}: concurrency group`);
-        assert.equal(c["cancel-in-progress"], false, `${id}: a running deploy is never cancelled`);
-        assert.equal(concurrencyOf(wf().concurrency), undefined, "no workflow-level concurrency (it would use the caller's name)");
-
-        const groups = new Set<string>();
-        for (const { stack, inputs } of perStack()) {
-            assert.equal(resolve(environmentName(job) ?? "", {}, {}, inputs), stack);
-            groups.add(resolve(c.group, {}, {}, inputs));
-        }
-        assert.deepEqual(sorted(groups), sorted(PROMOTION_ORDER.map((s) => `deploy-${s}`)), "one group per stack");
-    });
-
-    it("runs pulumi up with the policy pack and policy/config/<stack input>.json", () => {
-        const { job } = deployJob(wf());
-        const up = (job.steps ?? []).find((s) => isPulumiAction(s));
-        assert.ok(up?.with);
-        assert.equal(up.uses, "pulumi/actions@v6");
-        assert.equal(up.with.command, "up");
-        assert.equal(up.with.policyPacks, "policy");
-        assert.equal(up.with.policyPackConfigs, "policy/config/${{ inputs.stack }}.json");
-        for (const { stack, inst } of perStack()) {
-            const step = findStep(inst.steps, `running pulumi up for ${stack}`, (s) => isPulumiAction(s.step));
-            assert.equal(step.with.policyPackConfigs, `policy/config/${stack}.json`);
-            assert.equal(step.with.message, `Deploy \${{ github.sha }} to ${stack}`);
-            assert.equal(inst.env.STACK, stack);
-            const ci = findStep(inst.steps, "running npm ci", runs(/^npm ci\b/m));
-            assert.ok(ci.index < step.index, "npm ci runs before pulumi up");
-            assert.match(ci.run, /npm ci [^\n]*--prefix policy/, "the policy pack's dependencies are installed");
-        }
-    });
-
-    it("addresses the stack as <PULUMI_ORG>/<stack> when the variable is set, else by its bare name", () => {
-        for (const { stack, inst } of perStack()) {
-            const up = findStep(inst.steps, "running pulumi up", (s) => isPulumiAction(s.step));
-            const name = up.with["stack-name"];
-            assert.match(name, /vars\.PULUMI_ORG != ''/, name);
-            assert.match(name, /format\('\{0\}\/\{1\}', vars\.PULUMI_ORG, inputs\.stack\)/, name);
-            assert.match(name, /\|\| inputs\.stack \}\}$/, name);
-            const outputs = findStep(inst.steps, "exporting stack outputs", runs(/pulumi stack output --json/));
-            assert.match(outputs.step.run ?? "", /--stack "\$STACK_NAME"/, `${stack}: outputs of the same stack`);
-        }
-    });
-
-    it("writes the kubeconfig named by the caller, failing when it or the backend secrets are missing", () => {
-        const { job } = deployJob(wf());
-        const kube = (job.steps ?? []).find((s) => /KUBECONFIG=/.test(s.run ?? ""));
-        assert.ok(kube?.env, "a step writes the kubeconfig");
-        assert.equal(kube.env.KUBECONFIG_DATA, "${{ secrets[inputs.kubeconfig_secret] }}");
-        assert.equal(kube.env.HAS_PULUMI_TOKEN, "${{ secrets.PULUMI_ACCESS_TOKEN != '' }}");
-        assert.equal(kube.env.HAS_BACKEND_URL, "${{ secrets.PULUMI_BACKEND_URL != '' }}");
-        const run = kube.run ?? "";
-        assert.match(run, /::error[^\n]*PULUMI_ACCESS_TOKEN nor PULUMI_BACKEND_URL/);
-        assert.match(run, /if \[ -z "\$KUBECONFIG_DATA" \]; then\n\s*echo "::error[^\n]*\n\s*exit 1/);
-        assert.match(run, /umask 077/);
-        const steps = job.steps ?? [];
-        const cleanup = steps.find((s) => /rm -f "\$RUNNER_TEMP\/kubeconfig"/.test(s.run ?? ""));
-        assert.ok(cleanup, "the kubeconfig is removed");
-        assert.match(cleanup.if ?? "", /always\(\)/, "even when the deploy fails");
-        assert.ok(steps.indexOf(cleanup) === steps.length - 1, "as the last step");
-        for (const { stack, inst } of perStack()) {
-            const step = findStep(inst.steps, "writing the kubeconfig", runs(/KUBECONFIG=/));
-            assert.equal(step.step.env?.KUBECONFIG_SECRET, "${{ inputs.kubeconfig_secret }}");
-            assert.match(step.run, new RegExp(`Secret KUBECONFIG_${stack.toUpperCase()} is not set`), stack);
-        }
-    });
-
-    it("writes the stack outputs into the job summary after the deploy, without revealing secrets", () => {
-        for (const { stack, inst } of perStack()) {
-            const up = findStep(inst.steps, "running pulumi up", (s) => isPulumiAction(s.step));
-            const outputs = findStep(inst.steps, "exporting stack outputs", runs(/pulumi stack output --json/));
-            assert.ok(outputs.index > up.index, `${stack}: outputs after pulumi up`);
-            assert.match(outputs.run, /GITHUB_STEP_SUMMARY/);
-            assert.match(outputs.run, /_secret, not shown_/);
-            const commands = outputs.run.split("\n").filter((l) => !l.trim().startsWith("#"));
-            assert.ok(
-                commands.every((l) => !l.includes("--show-secrets")),
-                `${stack} must not reveal secret outputs`,
-            );
-            for (const v of ["PULUMI_ACCESS_TOKEN", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"]) {
-                assert.equal(outputs.step.env?.[v], `\${{ secrets.${v} }}`, `${stack}: outputs step gets ${v}`);
-                assert.equal(up.step.env?.[v], `\${{ secrets.${v} }}`, `${stack}: pulumi up gets ${v}`);
-            }
-        }
-    });
-});
-
-// ---------------------------------------------------------------------------
 // Cross-checks with the repository
 // ---------------------------------------------------------------------------
 
 describe("GitHub workflows: repository consistency", () => {
-    it("every stack deploy.yml promotes has its stack file", () => {
+    it("every stack a workflow matrix or call names has its stack file, and the promoted ones are all there", () => {
         assertCoversPromotedStacks(repoStacks(), "the repository");
+        for (const { file, jobId, stack } of jobInstances()) {
+            if (stack !== undefined)
+                assert.ok(repoStacks().includes(stack), `${file}: ${jobId} names ${stack}, which has no Pulumi.${stack}.yaml`);
+        }
     });
 
-    it("every local reusable workflow that a job calls exists and is callable", () => {
+    it("every local reusable workflow a job calls exists, is callable, gets its required (and only declared) inputs and secrets", () => {
         let calls = 0;
         for (const file of workflowFiles()) {
             for (const [id, job] of Object.entries(loadWorkflow(file).jobs)) {
@@ -611,21 +454,19 @@ describe("GitHub workflows: repository consistency", () => {
                 const called = calledWorkflow(job);
                 assert.ok(called, `${file}: ${id} uses ${job.uses}, not a file of .github/workflows`);
                 assert.ok(workflowFiles().includes(called), `${file}: ${id} calls ${called}, which does not exist`);
-                assert.ok(workflowCallOf(loadWorkflow(called)), `${called} has no on.workflow_call`);
+                const call = workflowCallOf(loadWorkflow(called));
+                assert.ok(call, `${called} has no on.workflow_call`);
+                const passed = Object.keys(job.with ?? {});
+                for (const [k, input] of Object.entries(call.inputs)) {
+                    if (input.required === true) assert.ok(passed.includes(k), `${file}: ${id} passes ${k}`);
+                }
+                for (const k of passed) assert.ok(k in call.inputs, `${file}: ${id} passes ${k}, which ${called} does not declare`);
+                // Without inherit, GitHub does not resolve the environment's secrets in the called workflow.
+                assert.equal(job.secrets, "inherit", `${file}: ${id}: secrets: inherit`);
                 calls++;
             }
         }
         assert.ok(calls > 0, "deploy.yml calls deploy-stack.yml");
-    });
-
-    it("every stack the workflows preview or deploy has the policy config they pass to the policy pack", () => {
-        const previewed = stacksOfMatrix(loadWorkflow("pr.yml").jobs.preview);
-        const deployed = [...deployCalls(loadWorkflow("deploy.yml")).keys()];
-        const stacks = new Set([...previewed, ...deployed]);
-        assert.ok(stacks.size >= PROMOTION_ORDER.length);
-        for (const stack of stacks) {
-            assert.ok(fs.existsSync(path.join(repoRoot, "policy", "config", `${stack}.json`)), `policy/config/${stack}.json`);
-        }
     });
 
     it("docs/ci.md names every secret and variable the workflows read", () => {

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { parseArgs } from "../../tools/bench/controlPlane";
 import { RequestRecord } from "../../tools/bench/requests";
-import { Ledger, contradiction } from "../../tools/smoke/ledger";
+import { Ledger, contradiction } from "../../cli/smoke/ledger";
 import { BenchResult, FaultRecord, figuresPerFault, summary } from "../../tools/bench/controlPlaneReport";
 
 const TTL = 20000;

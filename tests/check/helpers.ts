@@ -1,9 +1,9 @@
 /** Runs `check` as its own process, as `npm run check` does, with a bounded time. */
-import { spawn } from "child_process";
 import * as path from "path";
+import { runToEnd } from "../../cli/process";
 
 export const REPO = path.resolve(__dirname, "..", "..");
-export const MAIN = path.join(REPO, "tools", "check", "main.ts");
+export const MAIN = path.join(REPO, "cli", "check", "main.ts");
 export const FIXTURES = path.join(REPO, "tests", "fixtures");
 export const SEED = path.join(FIXTURES, "seed-controlplane.yaml");
 export const GOOD = path.join(FIXTURES, "manifests", "good");
@@ -15,33 +15,18 @@ export interface Run {
 }
 
 /** The loader `npm run check` uses (see package.json). */
-export const TRANSPILE_CACHE = path.join(REPO, "tools", "check", "transpileCache.js");
+export const TRANSPILE_CACHE = path.join(REPO, "cli", "check", "transpileCache.js");
 
 /** `input`, when given, is written to the check's standard input (for `--manifests -`). */
-export function runCheck(args: string[], timeoutMs = 120_000, input?: string | Buffer): Promise<Run> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["-r", TRANSPILE_CACHE, MAIN, ...args], {
-            cwd: REPO,
-            stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-        });
-        if (input !== undefined) child.stdin!.end(input);
-        let stdout = "";
-        let stderr = "";
-        child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
-        child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-        const timer = setTimeout(() => {
-            if (child.pid !== undefined) process.kill(child.pid, "SIGKILL");
-            reject(new Error(`check ${args.join(" ")} did not finish in ${timeoutMs} ms\n${stderr}`));
-        }, timeoutMs);
-        child.on("error", (e) => {
-            clearTimeout(timer);
-            reject(e);
-        });
-        child.on("close", (code) => {
-            clearTimeout(timer);
-            resolve({ code, stdout, stderr });
-        });
+export async function runCheck(args: string[], timeoutMs = 120_000, input?: string | Buffer): Promise<Run> {
+    const r = await runToEnd("check", process.execPath, ["-r", TRANSPILE_CACHE, MAIN, ...args], {
+        cwd: REPO,
+        input,
+        timeoutMs,
+        graceMs: 0,
     });
+    if (r.timedOut) throw new Error(`check ${args.join(" ")} did not finish in ${timeoutMs} ms\n${r.stderr}`);
+    return { code: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Runs several checks, at most `limit` at a time (each starts a policy pack). */

@@ -5,8 +5,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { InputError } from "../../tools/errors";
-import { OUT_MARKER, ownedFiles, writeObjects } from "../../tools/check/out";
+import { InputError } from "../../cli/errors";
+import { OUT_MARKER, ownedFiles, writeObjects } from "../../cli/check/out";
 import { K8sObject } from "../../policy/lib/k8s";
 import { GOOD, runCheck } from "./helpers";
 

@@ -11,10 +11,10 @@ import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as fs from "fs";
 import * as os from "os";
 import { CATALOGUE } from "../../policy/catalogue";
-import { isPackBuildCurrent, sourceHash } from "../../tools/check/packBuild";
-import { PackInfo, PolicyPackProcess, RUN_POLICY_PACK } from "../../tools/check/packRunner";
-import { loadPolicyConfigFile, resolvePolicySettings } from "../../tools/check/policyConfig";
-import { CheckResource, loadManifests } from "../../tools/check/resources";
+import { isPackBuildCurrent, sourceHash } from "../../cli/check/packBuild";
+import { PackInfo, PolicyPackProcess, RUN_POLICY_PACK } from "../../cli/check/packRunner";
+import { loadPolicyConfigFile, resolvePolicySettings } from "../../cli/check/policyConfig";
+import { CheckResource, loadManifests } from "../../cli/check/resources";
 import { GOOD, REPO, SEED } from "./helpers";
 
 const ALL = CATALOGUE.map((e) => e.policy);

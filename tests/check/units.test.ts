@@ -3,13 +3,13 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseArgs } from "../../tools/check/args";
-import { REDACTED, redact, relativePath, renderObject, writeObjects } from "../../tools/check/out";
-import { launcherFor, toStructJs } from "../../tools/check/packRunner";
-import { exitCode, renderJson, renderText } from "../../tools/check/report";
-import { loadManifests, unwrapSecrets, withObject } from "../../tools/check/resources";
-import { withEngineUrns } from "../../tools/program/engineUrns";
-import { validateSchema } from "../../tools/check/schema";
+import { parseArgs } from "../../cli/check/args";
+import { REDACTED, redact, relativePath, renderObject, writeObjects } from "../../cli/check/out";
+import { launcherFor, toStructJs } from "../../cli/check/packRunner";
+import { exitCode, renderJson, renderText } from "../../cli/check/report";
+import { loadManifests, unwrapSecrets, withObject } from "../../cli/check/resources";
+import { withEngineUrns } from "../../cli/program/engineUrns";
+import { validateSchema } from "../../cli/check/schema";
 import { GOOD, REPO, TRANSPILE_CACHE } from "./helpers";
 
 describe("check argument parsing", () => {
@@ -310,7 +310,7 @@ describe("transpile cache", () => {
 });
 
 describe("pack launcher", () => {
-    const { lazyModule } = require("../../tools/check/lazyModule.js") as { lazyModule: (file: string) => () => boolean };
+    const { lazyModule } = require("../../cli/check/lazyModule.js") as { lazyModule: (file: string) => () => boolean };
 
     it("defers loading a module until its exports are first used, then forwards to it", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lazy-module-"));
@@ -355,7 +355,7 @@ describe("pack launcher", () => {
         try {
             fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "p", main: "index.js" }));
             fs.writeFileSync(path.join(dir, "index.js"), "throw new Error('rule table is broken');\n");
-            const r = spawnSync(process.execPath, [path.join(REPO, "tools", "check", "packLauncher.js"), "127.0.0.1:0", dir], {
+            const r = spawnSync(process.execPath, [path.join(REPO, "cli", "check", "packLauncher.js"), "127.0.0.1:0", dir], {
                 encoding: "utf8",
                 timeout: 60_000,
             });

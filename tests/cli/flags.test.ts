@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { parseFlags } from "../../tools/flags";
+import { parseFlags } from "../../cli/flags";
 
 const FLAGS = {
     "--runs": { kind: "integer", min: 1, max: 20 },

@@ -6,9 +6,9 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { CliResult, PulumiProject, pulumiProject } from "../../tools/cluster/pulumiCli";
-import { freePorts } from "../../tools/loopback/process";
-import { REPO_ROOT } from "../../tools/repoRoot";
+import { CliResult, PulumiProject, pulumiProject } from "../../harness/cluster/pulumiCli";
+import { freePorts } from "../../cli/process";
+import { REPO_ROOT } from "../../cli/repoRoot";
 
 const output = (r: CliResult): string => `${r.stdout}\n${r.stderr}`;
 const dev = fs.readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8");

@@ -6,11 +6,11 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { CliResult, PulumiProject, policyPackArgs, pulumiProject } from "../../tools/cluster/pulumiCli";
+import { CliResult, PulumiProject, policyPackArgs, pulumiProject } from "../../harness/cluster/pulumiCli";
 import { SPEED_PATCHES_ENV } from "../../policy/lib/deserializeOnce";
 import { CATALOGUE } from "../../policy/catalogue";
-import { REPO_ROOT } from "../../tools/repoRoot";
-import { shippedStacks } from "../../tools/program/stackConfig";
+import { REPO_ROOT } from "../../cli/repoRoot";
+import { shippedStacks } from "../../cli/program/stackConfig";
 
 const stackFile = (stack: string): string => fs.readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8");
 const output = (r: CliResult): string => `${r.stdout}\n${r.stderr}`;

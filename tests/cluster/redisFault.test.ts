@@ -15,7 +15,7 @@ import {
     REDIS_HA_PREREQUISITES,
     amalgam8Prerequisites,
     requirePrerequisites,
-} from "../../tools/loopback/prerequisites";
+} from "../../harness/loopback/prerequisites";
 
 const LISTS: RequestKind[] = ["listServices", "getService", "listInstances"];
 

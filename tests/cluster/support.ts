@@ -3,11 +3,11 @@
  * of them every replica still answers after pods or Redis went away.
  */
 import { randomBytes } from "crypto";
-import type { KubeApi, KubeObject } from "../../tools/cluster/kubeApi";
-import { waitFor } from "../../tools/loopback/process";
-import type { JourneyTarget } from "../../tools/smoke/journey";
+import type { KubeApi, KubeObject } from "../../harness/cluster/kubeApi";
+import { waitFor } from "../../cli/process";
+import type { JourneyTarget } from "../../cli/smoke/journey";
 
-/** The Services and each replica of a control plane (tools/cluster/stackPlane.ts has one). */
+/** The Services and each replica of a control plane (harness/cluster/stackPlane.ts has one). */
 export interface Replicas {
     readonly target: JourneyTarget;
     readonly controllers: readonly { readonly url: string }[];

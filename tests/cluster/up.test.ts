@@ -1,6 +1,6 @@
 /**
  * What a user does with a stack, by the real Pulumi CLI against a real Kubernetes control plane
- * (tools/cluster): `pulumi up`, every workload Ready because the real processes are, the smoke
+ * (harness/cluster): `pulumi up`, every workload Ready because the real processes are, the smoke
  * journey through the stack's own outputs, a second `up` with nothing to do, the URNs the engine
  * holds against the pins, and `pulumi destroy` leaving nothing behind.
  */
@@ -9,16 +9,16 @@ import { execFile } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { amalgam8Image } from "../../tools/cluster/agent/images";
-import type { KubeObject } from "../../tools/cluster/kubeApi";
-import { confinementOfProcess, containerProcess } from "../../tools/cluster/processes";
-import { reachStackPlane } from "../../tools/cluster/stackPlane";
-import { CliResult, PulumiProject, policyPackArgs, pulumiProject } from "../../tools/cluster/pulumiCli";
-import { TestCluster, startTestCluster } from "../../tools/cluster/testCluster";
-import { CLUSTER_NETWORK } from "../../tools/cluster/controlPlane";
-import { ManagedProcess, WaitAborted, launch, tailFile, waitFor } from "../../tools/loopback/process";
-import { REPO_ROOT } from "../../tools/repoRoot";
-import { shippedStacks } from "../../tools/program/stackConfig";
+import { amalgam8Image } from "../../harness/cluster/agent/images";
+import type { KubeObject } from "../../harness/cluster/kubeApi";
+import { confinementOfProcess, containerProcess } from "../../harness/cluster/processes";
+import { reachStackPlane } from "../../harness/cluster/stackPlane";
+import { CliResult, PulumiProject, policyPackArgs, pulumiProject } from "../../harness/cluster/pulumiCli";
+import { TestCluster, startTestCluster } from "../../harness/cluster/testCluster";
+import { CLUSTER_NETWORK } from "../../harness/cluster/controlPlane";
+import { ManagedProcess, WaitAborted, launch, tailFile, waitFor } from "../../cli/process";
+import { REPO_ROOT } from "../../cli/repoRoot";
+import { shippedStacks } from "../../cli/program/stackConfig";
 import { missingAfterRestart, removeWritten, replacePods, writeRuleAndInstance } from "./support";
 
 const STACKS = ["dev", "staging", "prod"] as const;
@@ -171,11 +171,11 @@ async function stackOutputs(project: PulumiProject, stack: string): Promise<Reco
 
 /** `npm run smoke -- --stack <stack> [args]`, as a user runs it: the real `pulumi stack output`, the real kubectl. */
 function smoke(project: PulumiProject, kubeconfig: string, stack: string, args: readonly string[] = []): Promise<CliResult> {
-    const main = path.join(REPO_ROOT, "tools", "smoke", "main.ts");
+    const main = path.join(REPO_ROOT, "cli", "smoke", "main.ts");
     return new Promise((resolve) => {
         execFile(
             process.execPath,
-            ["-r", path.join(REPO_ROOT, "tools", "check", "transpileCache.js"), main, "--stack", stack, ...args],
+            ["-r", path.join(REPO_ROOT, "cli", "check", "transpileCache.js"), main, "--stack", stack, ...args],
             { cwd: REPO_ROOT, env: { ...project.env, KUBECONFIG: kubeconfig }, timeout: SMOKE_TIMEOUT_MS },
             (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
         );
@@ -380,7 +380,7 @@ describe("pulumi up, a second up and destroy (the real Pulumi CLI, a real contro
             });
 
             if (shipped)
-                it("the engine holds exactly the URNs that the pins (tools/program/engineUrns.ts) compute", async () => {
+                it("the engine holds exactly the URNs that the pins (cli/program/engineUrns.ts) compute", async () => {
                     const exported = await project.run(["stack", "export", "--stack", stack]);
                     assert.equal(exported.code, 0, output(exported));
                     const resources = (JSON.parse(exported.stdout) as { deployment: { resources: { urn: string; type: string }[] } })

@@ -10,11 +10,11 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CliResult, PROJECT_ENTRIES, PulumiProject, pulumiProject } from "../../tools/cluster/pulumiCli";
-import { TestCluster, startTestCluster } from "../../tools/cluster/testCluster";
-import { REPO_ROOT } from "../../tools/repoRoot";
-import { httpClient } from "../../tools/smoke/http";
-import { RuleLedger } from "../../tools/smoke/ruleLedger";
+import { CliResult, PROJECT_ENTRIES, PulumiProject, pulumiProject } from "../../harness/cluster/pulumiCli";
+import { TestCluster, startTestCluster } from "../../harness/cluster/testCluster";
+import { REPO_ROOT } from "../../cli/repoRoot";
+import { httpClient } from "../../cli/smoke/http";
+import { RuleLedger } from "../../cli/smoke/ruleLedger";
 
 /** The release whose URNs tests/program/released-urns.json pins (checked below against the engine). */
 const RELEASED_COMMIT = "eaea1e9";

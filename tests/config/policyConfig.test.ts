@@ -6,8 +6,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { STRICTEST_POLICY_CONFIG, choosePolicyConfig, relaxAdvice } from "../../tools/check/policyConfig";
-import { REPO_ROOT } from "../../tools/repoRoot";
+import { STRICTEST_POLICY_CONFIG, choosePolicyConfig, relaxAdvice } from "../../cli/check/policyConfig";
+import { REPO_ROOT } from "../../cli/repoRoot";
 import { runAll } from "../check/helpers";
 
 const CONFIG_DIR = path.join(REPO_ROOT, "policy", "config");

@@ -5,9 +5,9 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { DEFAULTS, PROJECT, parseSettings } from "../../components/config";
 import { projectConfig } from "../../components/settings/docs";
-import { InputError } from "../../tools/errors";
-import { REPO_ROOT } from "../../tools/repoRoot";
-import { SECRET_PLACEHOLDER, listStacks, loadStackConfig } from "../../tools/program/stackConfig";
+import { InputError } from "../../cli/errors";
+import { REPO_ROOT } from "../../cli/repoRoot";
+import { SECRET_PLACEHOLDER, listStacks, loadStackConfig } from "../../cli/program/stackConfig";
 import { runCheck } from "../check/helpers";
 
 describe("stack files", () => {

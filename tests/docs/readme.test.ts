@@ -5,7 +5,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { REPO_ROOT } from "../../tools/repoRoot";
+import { REPO_ROOT } from "../../cli/repoRoot";
 import { PARSERS, SHELL_SCRIPTS, npmRuns } from "../support/npmRuns";
 
 /** The user-facing markdown: the README, docs/ and the READMEs of the parts. */

@@ -1,17 +1,17 @@
 /**
- * The pure parts of the test cluster (tools/cluster): what the node agent writes to the API server,
+ * The pure parts of the test cluster (harness/cluster): what the node agent writes to the API server,
  * what its proxy and DNS serve from Services and EndpointSlices, and the control plane's flags.
  * A wrong answer here is a cluster that lies to Pulumi's await logic or to the pods.
  */
 import { strict as assert } from "assert";
-import { answer, parseQuery } from "../../tools/cluster/agent/dns";
-import { nodeStatus, volumeFor } from "../../tools/cluster/agent/main";
-import { hostsFile, parentDirs, resolvConf } from "../../tools/cluster/agent/pod";
-import { ContainerView, podStatus } from "../../tools/cluster/agent/podStatus";
-import { dnsRecords, forwardsOf, loadBalancerAssignments } from "../../tools/cluster/agent/services";
-import { CLUSTER_NETWORK, controlPlaneArgs } from "../../tools/cluster/controlPlane";
-import { subjectOf } from "../../tools/cluster/pki";
-import type { ClusterPki } from "../../tools/cluster/pki";
+import { answer, parseQuery } from "../../harness/cluster/agent/dns";
+import { nodeStatus, volumeFor } from "../../harness/cluster/agent/main";
+import { hostsFile, parentDirs, resolvConf } from "../../harness/cluster/agent/pod";
+import { ContainerView, podStatus } from "../../harness/cluster/agent/podStatus";
+import { dnsRecords, forwardsOf, loadBalancerAssignments } from "../../harness/cluster/agent/services";
+import { CLUSTER_NETWORK, controlPlaneArgs } from "../../harness/cluster/controlPlane";
+import { subjectOf } from "../../harness/cluster/pki";
+import type { ClusterPki } from "../../harness/cluster/pki";
 
 const service = (name: string, spec: Record<string, unknown>, status: Record<string, unknown> = {}) => ({
     metadata: { namespace: "ns", name },

@@ -6,9 +6,9 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { REPO_ROOT } from "../../tools/repoRoot";
-import { makeTempDir, removeTempDir } from "../../tools/loopback/process";
-import { PREREQUISITES, Prerequisite, missingPrerequisitesMessage } from "../../tools/loopback/prerequisites";
+import { REPO_ROOT } from "../../cli/repoRoot";
+import { makeTempDir, removeTempDir } from "../../cli/process";
+import { PREREQUISITES, Prerequisite, missingPrerequisitesMessage } from "../../harness/loopback/prerequisites";
 
 const BUILD = path.join(REPO_ROOT, "tools", "amalgam8", "build.sh");
 

@@ -11,7 +11,7 @@ import {
     StackValidationPolicy,
 } from "@pulumi/policy";
 import { K8sObject, refOf, typeToken } from "../../policy/lib/k8s";
-import { loadManifests } from "../../tools/check/resources";
+import { loadManifests } from "../../cli/check/resources";
 
 export const FIXTURES = path.join(__dirname, "..", "fixtures");
 export const GOOD_DIR = path.join(FIXTURES, "manifests", "good");

@@ -14,9 +14,9 @@ import { redisPolicies } from "../../policy/policies/redis";
 import { reliabilityPolicies } from "../../policy/policies/reliability";
 import { securityPolicies } from "../../policy/policies/security";
 import { servicePolicies } from "../../policy/policies/services";
-import { PolicyInfo } from "../../tools/check/packRunner";
+import { PolicyInfo } from "../../cli/check/packRunner";
 import { POLICIES_DOC, policiesDoc } from "../../tools/docs/policies";
-import { loadPolicyConfigFile, resolvePolicySettings } from "../../tools/check/policyConfig";
+import { loadPolicyConfigFile, resolvePolicySettings } from "../../cli/check/policyConfig";
 
 const POLICY_DIR = path.join(__dirname, "..", "..", "policy");
 const ALL = CATALOGUE.map((e) => e.policy);

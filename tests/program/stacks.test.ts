@@ -5,11 +5,11 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULTS, PROJECT } from "../../components/config";
-import { runProgram } from "../../tools/program/runProgram";
-import { REPO_ROOT } from "../../tools/repoRoot";
-import { StackConfig, listStacks, loadStackConfig } from "../../tools/program/stackConfig";
+import { runProgram } from "../../cli/program/runProgram";
+import { REPO_ROOT } from "../../cli/repoRoot";
+import { StackConfig, listStacks, loadStackConfig } from "../../cli/program/stackConfig";
 import { K8sObject } from "../../policy/lib/k8s";
-import { validateSchema } from "../../tools/check/schema";
+import { validateSchema } from "../../cli/check/schema";
 import { Rendered, renderStack, rejection, stackConfig } from "../support/program";
 
 /** The containers of a workload's pod template. */

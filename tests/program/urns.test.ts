@@ -12,10 +12,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { asK8sObject } from "../../policy/lib/k8s";
 import { STACK_KEY_SOURCES, StackField, stackKeyOf } from "../../policy/lib/stackKeys";
-import { RecordedResource, runProgram } from "../../tools/program/runProgram";
-import { REPO_ROOT } from "../../tools/repoRoot";
-import { loadStackConfig, shippedStacks } from "../../tools/program/stackConfig";
-import { EngineIdentity, engineIdentities } from "../../tools/program/engineUrns";
+import { RecordedResource, runProgram } from "../../cli/program/runProgram";
+import { REPO_ROOT } from "../../cli/repoRoot";
+import { loadStackConfig, shippedStacks } from "../../cli/program/stackConfig";
+import { EngineIdentity, engineIdentities } from "../../cli/program/engineUrns";
 import { UrnPins, currentUrns, releasedUrnProblems, urnChanges } from "./urns";
 
 const PINS_FILE = path.join(__dirname, "resource-urns.json");

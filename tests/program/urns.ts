@@ -2,7 +2,7 @@
  * The pins of resource identities: which URNs a stack has now, what changed, and which released
  * URNs no resource answers to any more. Pure.
  */
-import { EngineIdentity } from "../../tools/program/engineUrns";
+import { EngineIdentity } from "../../cli/program/engineUrns";
 
 /** URNs by stack, as the committed pin files hold them. */
 export type UrnPins = Record<string, string[]>;

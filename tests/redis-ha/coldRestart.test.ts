@@ -11,10 +11,10 @@
  * before the cut loses nothing by itself: whatever is missing is the cold start's doing.
  */
 import { strict as assert } from "assert";
-import { sleep, waitFor } from "../../tools/loopback/process";
-import { REDIS_HA_PREREQUISITES, requirePrerequisites } from "../../tools/loopback/prerequisites";
-import { RedisHaCluster } from "../../tools/loopback/redisCluster";
-import { ContinuousWriter, verifyAckedWrites } from "../../tools/loopback/redisWriter";
+import { sleep, waitFor } from "../../cli/process";
+import { REDIS_HA_PREREQUISITES, requirePrerequisites } from "../../harness/loopback/prerequisites";
+import { RedisHaCluster } from "../../harness/loopback/redisCluster";
+import { ContinuousWriter, verifyAckedWrites } from "../../harness/loopback/redisWriter";
 
 /** Watches every node's role until stopped; the nodes other than `allowed` that ever said role:master. */
 function watchMasters(c: RedisHaCluster, allowed: number): { stop(): Promise<number[]> } {

@@ -8,9 +8,9 @@
  */
 import { strict as assert } from "assert";
 import { WRITE_REPLICA_TIMEOUT_MS } from "../../components/amalgam8";
-import { waitFor } from "../../tools/loopback/process";
-import { LoopbackControlPlane, startRenderedControlPlane } from "../../tools/loopback/stack";
-import { httpClient } from "../../tools/smoke/http";
+import { waitFor } from "../../cli/process";
+import { LoopbackControlPlane, startRenderedControlPlane } from "../../harness/loopback/stack";
+import { httpClient } from "../../cli/smoke/http";
 import { renderStack, stackConfig } from "../support/program";
 
 interface RulesAnswer {

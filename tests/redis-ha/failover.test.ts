@@ -4,11 +4,11 @@
  * frozen, restarted through its preStop hook, restarted with its data lost, and restarted at once.
  */
 import { strict as assert } from "assert";
-import { sleep, waitFor } from "../../tools/loopback/process";
-import { RedisHaCluster } from "../../tools/loopback/redisCluster";
-import { ContinuousWriter, WriteRecord, verifyAckedWrites } from "../../tools/loopback/redisWriter";
-import { SentinelEvents } from "../../tools/loopback/sentinelEvents";
-import { REDIS_HA_PREREQUISITES, requirePrerequisites } from "../../tools/loopback/prerequisites";
+import { sleep, waitFor } from "../../cli/process";
+import { RedisHaCluster } from "../../harness/loopback/redisCluster";
+import { ContinuousWriter, WriteRecord, verifyAckedWrites } from "../../harness/loopback/redisWriter";
+import { SentinelEvents } from "../../harness/loopback/sentinelEvents";
+import { REDIS_HA_PREREQUISITES, requirePrerequisites } from "../../harness/loopback/prerequisites";
 
 describe("Redis HA failover through HAProxy (loopback processes)", function () {
     let cluster: RedisHaCluster | undefined;

@@ -32,8 +32,8 @@ import {
     validateRedisHaLayout,
 } from "../../components/redis/haConfig";
 import { HA_SCRIPT_SOURCES, SCRIPTS_DIR, STANDALONE_SCRIPT_SOURCES } from "../../components/redis/scripts";
-import { ManagedProcess, freePorts, launch, podShell, sleep, waitFor } from "../../tools/loopback/process";
-import { command } from "../../tools/loopback/redisClient";
+import { ManagedProcess, freePorts, launch, podShell, sleep, waitFor } from "../../cli/process";
+import { command } from "../../harness/loopback/redisClient";
 
 /**
  * A Redis 7.0 Sentinel's reply to `SENTINEL master <name>` (RESP2: field, value, ...), the first

@@ -11,10 +11,10 @@
  * acknowledged writes lost are those the old master accepted within that bound.
  */
 import { strict as assert } from "assert";
-import { sleep, waitFor } from "../../tools/loopback/process";
-import { PARTITION_LAB_PREREQUISITES, requirePrerequisites } from "../../tools/loopback/prerequisites";
-import { RedisHaCluster, haproxyMember, nodeMember } from "../../tools/loopback/redisCluster";
-import { ContinuousWriter, plainWritersPerHaproxy, verifyAckedWrites } from "../../tools/loopback/redisWriter";
+import { sleep, waitFor } from "../../cli/process";
+import { PARTITION_LAB_PREREQUISITES, requirePrerequisites } from "../../harness/loopback/prerequisites";
+import { RedisHaCluster, haproxyMember, nodeMember } from "../../harness/loopback/redisCluster";
+import { ContinuousWriter, plainWritersPerHaproxy, verifyAckedWrites } from "../../harness/loopback/redisWriter";
 
 const PARTITION_MS = 30_000;
 

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { parseInfo, replyFields } from "../../tools/loopback/redisClient";
+import { parseInfo, replyFields } from "../../harness/loopback/redisClient";
 
 describe("Redis replies the loopback harness reads", () => {
     it("reads INFO fields, skipping section headers and keeping colons in values", () => {

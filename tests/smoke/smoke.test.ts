@@ -5,18 +5,17 @@
  * executables (the port-forwards are real TCP forwards), and the --watch drill.
  */
 import { strict as assert } from "assert";
-import { alive } from "../../tools/loopback/netns";
-import { spawn } from "child_process";
+import { alive } from "../../harness/loopback/netns";
 import * as fs from "fs";
 import * as path from "path";
 import { signToken, ADMIN_NAMESPACE } from "../../components/auth";
-import { InputError } from "../../tools/errors";
-import { REPO_ROOT } from "../../tools/repoRoot";
-import { parseArgs } from "../../tools/smoke/args";
-import { ToolError, readStackOutputs, targetsFromOutputs } from "../../tools/smoke/stack";
-import { Amalgam8Instance } from "../../tools/loopback/amalgam8";
-import { freePorts, makeTempDir, removeTempDir, sleep, waitFor } from "../../tools/loopback/process";
-import { LoopbackControlPlane, startRenderedControlPlane } from "../../tools/loopback/stack";
+import { InputError } from "../../cli/errors";
+import { REPO_ROOT } from "../../cli/repoRoot";
+import { parseArgs } from "../../cli/smoke/args";
+import { ToolError, readStackOutputs, targetsFromOutputs } from "../../cli/smoke/stack";
+import { Amalgam8Instance } from "../../harness/loopback/amalgam8";
+import { freePorts, makeTempDir, removeTempDir, runToEnd, sleep, waitFor } from "../../cli/process";
+import { LoopbackControlPlane, startRenderedControlPlane } from "../../harness/loopback/stack";
 import { renderStack, stackConfig } from "../support/program";
 
 const CLI_TIMEOUT_MS = 60_000;
@@ -28,24 +27,26 @@ interface Run {
 }
 
 /** `npm run --silent smoke -- <args>`; `during` runs while it does (for faults). */
-function smoke(args: readonly string[], env: NodeJS.ProcessEnv = process.env, during?: () => Promise<void>): Promise<Run> {
-    return new Promise((resolve, reject) => {
-        const child = spawn("npm", ["run", "--silent", "smoke", "--", ...args], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-        const timer = setTimeout(() => child.kill("SIGKILL"), CLI_TIMEOUT_MS);
-        child.once("error", reject);
-        child.once("close", (code) => {
-            clearTimeout(timer);
-            resolve({ code, stdout, stderr });
-        });
-        during?.().catch((e: unknown) => {
-            child.kill("SIGKILL");
-            reject(e);
-        });
+async function smoke(args: readonly string[], env: NodeJS.ProcessEnv = process.env, during?: () => Promise<void>): Promise<Run> {
+    const stop = new AbortController();
+    const run = runToEnd("smoke", "npm", ["run", "--silent", "smoke", "--", ...args], {
+        cwd: REPO_ROOT,
+        env,
+        timeoutMs: CLI_TIMEOUT_MS,
+        graceMs: 0,
+        signal: stop.signal,
     });
+    // A fault that fails stops the run and fails the test.
+    const [r] = await Promise.all([
+        run,
+        during?.().catch(async (e: unknown) => {
+            stop.abort();
+            await run;
+            throw e;
+        }),
+    ]);
+    if (r.timedOut) throw new Error(`smoke ${args.join(" ")} did not finish within ${CLI_TIMEOUT_MS / 1000} s:\n${r.stderr}`);
+    return { code: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 interface ControlPlane {

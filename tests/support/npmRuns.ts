@@ -7,9 +7,9 @@ import { parseArgs as parseBenchControlPlaneArgs } from "../../tools/bench/contr
 import { parseArgs as parseBenchFailoverArgs } from "../../tools/bench/failover";
 import { parseArgs as parseBenchPartitionArgs } from "../../tools/bench/partition";
 import { parseArgs as parseBenchUpArgs } from "../../tools/bench/up";
-import { parseArgs as parseCheckArgs } from "../../tools/check/args";
-import { parseClusterArgs } from "../../tools/cluster/main";
-import { parseArgs as parseSmokeArgs } from "../../tools/smoke/args";
+import { parseArgs as parseCheckArgs } from "../../cli/check/args";
+import { parseClusterArgs } from "../../harness/cluster/main";
+import { parseArgs as parseSmokeArgs } from "../../cli/smoke/args";
 
 /** The argument parser of every script that takes flags; a parser throws on a flag it does not accept. */
 export const PARSERS: Record<string, (argv: string[]) => unknown> = {

@@ -3,12 +3,12 @@
  * config overrides, and gives tests the Kubernetes objects it registered.
  */
 import { PROJECT } from "../../components/config";
-import { InputError } from "../../tools/errors";
-import { StackConfig, loadStackConfig } from "../../tools/program/stackConfig";
-import { ProgramRun, runProgram } from "../../tools/program/runProgram";
-import { REPO_ROOT } from "../../tools/repoRoot";
+import { InputError } from "../../cli/errors";
+import { StackConfig, loadStackConfig } from "../../cli/program/stackConfig";
+import { ProgramRun, runProgram } from "../../cli/program/runProgram";
+import { REPO_ROOT } from "../../cli/repoRoot";
 import { K8sObject } from "../../policy/lib/k8s";
-import { kubernetesObjects } from "../../tools/check/resources";
+import { kubernetesObjects } from "../../cli/check/resources";
 
 export interface Rendered {
     readonly run: ProgramRun;

@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { KUBERNETES_PATHS } from "../../components/redis/haConfig";
-import { check } from "../../tools/check/main";
+import { check } from "../../cli/check/main";
 import { K8sObject } from "../../policy/lib/k8s";
 import { type ResolvedStep, type Workflow, SPAWN_TIMEOUT_MS, findStep, instances, isDict, loadWorkflow, repoRoot, runs } from "./helpers";
 

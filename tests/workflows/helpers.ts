@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { validateWorkflow, ValidationError } from "@action-validator/core";
-import { shippedStacks } from "../../tools/program/stackConfig";
+import { shippedStacks } from "../../cli/program/stackConfig";
 
 export const repoRoot = path.join(__dirname, "..", "..");
 export const workflowsDir = path.join(repoRoot, ".github", "workflows");

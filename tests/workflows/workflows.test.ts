@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { DEBIAN_PACKAGES } from "../../tools/loopback/prerequisites";
+import { DEBIAN_PACKAGES } from "../../harness/loopback/prerequisites";
 import { PARSERS, npmRuns } from "../support/npmRuns";
 import {
     repoRoot,

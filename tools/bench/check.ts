@@ -12,17 +12,17 @@
  * the README's figures were measured with, in as many namespaces as needed); `--concurrent K`
  * starts K `check --stack prod` at once and reports how many succeeded.
  */
-import { spawn } from "child_process";
+import { runToEnd } from "../../cli/process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { FlagSpec, parseFlags } from "../flags";
-import { REPO_ROOT } from "../repoRoot";
+import { FlagSpec, parseFlags } from "../../cli/flags";
+import { REPO_ROOT } from "../../cli/repoRoot";
 import { log, runBenchmarkCommand } from "./cli";
 import { median, round } from "./stats";
 
-const CHECK = ["-r", path.join(REPO_ROOT, "tools", "check", "transpileCache.js"), path.join(REPO_ROOT, "tools", "check", "main.ts")];
+const CHECK = ["-r", path.join(REPO_ROOT, "cli", "check", "transpileCache.js"), path.join(REPO_ROOT, "cli", "check", "main.ts")];
 const GOOD = path.join(REPO_ROOT, "tests", "fixtures", "manifests", "good");
 const BASELINE = ["-e", 'require("@pulumi/pulumi"); require("@pulumi/kubernetes"); require("@pulumi/policy");'];
 /** Generous for one run on a busy machine; a run that takes longer is reported as failed. */
@@ -39,44 +39,33 @@ interface Measured {
  * Runs `node <args>` under bash and reads bash's `times`: the CPU of every process the command
  * waited for (so the check's policy pack process counts).
  */
-function measure(args: string[]): Promise<Measured> {
-    return new Promise((resolve, reject) => {
-        const script = '"$@" >/dev/null 2>"$BENCH_STDERR"; rc=$?; times; exit $rc';
-        const errFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bench-check-")), "stderr");
-        const started = process.hrtime.bigint();
-        const child = spawn("bash", ["-c", script, "bash", process.execPath, ...args], {
-            cwd: REPO_ROOT,
-            stdio: ["ignore", "pipe", "inherit"],
-            env: { ...process.env, BENCH_STDERR: errFile },
-            detached: true,
-        });
-        let out = "";
-        child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-        const timer = setTimeout(() => {
-            // The whole process group: bash, the check and its policy pack.
-            if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
-        }, RUN_TIMEOUT_MS);
-        child.on("error", reject);
-        child.on("close", (code) => {
-            clearTimeout(timer);
-            const wall = Number(process.hrtime.bigint() - started) / 1e9;
-            let stderr = "";
-            try {
-                stderr = fs.readFileSync(errFile, "utf8");
-            } catch {
-                /* none */
-            }
-            fs.rmSync(path.dirname(errFile), { recursive: true, force: true });
-            // `times` prints the shell's own line, then its children's: "0m1.234s 0m0.321s".
-            const lines = out.trim().split("\n");
-            const seconds = (t: string) => {
-                const m = /^(\d+)m([\d.]+)s$/.exec(t);
-                return m ? Number(m[1]) * 60 + Number(m[2]) : NaN;
-            };
-            const [user, sys] = (lines[lines.length - 1] ?? "").trim().split(/\s+/).map(seconds);
-            resolve({ cpu: user + sys, wall, code, stderr });
-        });
+async function measure(args: string[]): Promise<Measured> {
+    const script = '"$@" >/dev/null 2>"$BENCH_STDERR"; rc=$?; times; exit $rc';
+    const errFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bench-check-")), "stderr");
+    const started = process.hrtime.bigint();
+    // Killed with its whole process group (bash, the check and its policy pack) past the deadline.
+    const run = await runToEnd("check", "bash", ["-c", script, "bash", process.execPath, ...args], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, BENCH_STDERR: errFile },
+        timeoutMs: RUN_TIMEOUT_MS,
+        graceMs: 0,
     });
+    const wall = Number(process.hrtime.bigint() - started) / 1e9;
+    let stderr = "";
+    try {
+        stderr = fs.readFileSync(errFile, "utf8");
+    } catch {
+        /* none */
+    }
+    fs.rmSync(path.dirname(errFile), { recursive: true, force: true });
+    // `times` prints the shell's own line, then its children's: "0m1.234s 0m0.321s".
+    const lines = run.stdout.trim().split("\n");
+    const seconds = (t: string) => {
+        const m = /^(\d+)m([\d.]+)s$/.exec(t);
+        return m ? Number(m[1]) * 60 + Number(m[2]) : NaN;
+    };
+    const [user, sys] = (lines[lines.length - 1] ?? "").trim().split(/\s+/).map(seconds);
+    return { cpu: user + sys, wall, code: run.code, stderr };
 }
 
 interface Series {

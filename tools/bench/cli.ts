@@ -1,5 +1,5 @@
 /** What the benchmark commands share: progress on stderr, flag errors, signals and exit codes. */
-import { InputError } from "../errors";
+import { InputError } from "../../cli/errors";
 
 /** Progress and tables that must not mix with the one JSON line on stdout. */
 export const log = (msg: string): void => {

@@ -1,6 +1,6 @@
 /**
  * What sidecars see while Redis fails over. The `staging` stack's rendered objects applied to a test
- * cluster (tools/cluster: a real API server; the node agent runs the real controller and registry, 2
+ * cluster (harness/cluster: a real API server; the node agent runs the real controller and registry, 2
  * replicas each, and the generated HA Redis as confined processes); seeded state (instances with a
  * TTL, routing rules); steady sidecar-like traffic that alternates replicas (list services, get a
  * service, list instances, heartbeats, get rules, a rule write each second) while the Redis master's
@@ -16,22 +16,22 @@
  *
  * Needs root (the cluster's network namespaces) and `npm run build:cluster`. This file runs the
  * faults; the load is controlPlaneTraffic.ts, what counts as wrong
- * tools/smoke/ledger.ts, the figures and the table controlPlaneReport.ts.
+ * cli/smoke/ledger.ts, the figures and the table controlPlaneReport.ts.
  */
 import { PROJECT } from "../../components/config";
 import { K8sObject } from "../../policy/lib/k8s";
-import { patchedImage } from "../cluster/agent/images";
-import { applyObjects } from "../cluster/apply";
-import { ClusterRedisHa } from "../cluster/redisHa";
-import { StackPlane, reachStackPlane } from "../cluster/stackPlane";
-import { TestCluster, startTestCluster } from "../cluster/testCluster";
-import { FlagSpec, parseFlags } from "../flags";
-import { kubernetesObjects } from "../check/resources";
-import { runProgram } from "../program/runProgram";
-import { REPO_ROOT } from "../repoRoot";
-import { loadStackConfig } from "../program/stackConfig";
-import { Amalgam8Variant, buildAmalgam8 } from "../loopback/prerequisites";
-import { sleep, waitFor } from "../loopback/process";
+import { patchedImage } from "../../harness/cluster/agent/images";
+import { applyObjects } from "../../harness/cluster/apply";
+import { ClusterRedisHa } from "../../harness/cluster/redisHa";
+import { StackPlane, reachStackPlane } from "../../harness/cluster/stackPlane";
+import { TestCluster, startTestCluster } from "../../harness/cluster/testCluster";
+import { FlagSpec, parseFlags } from "../../cli/flags";
+import { kubernetesObjects } from "../../cli/check/resources";
+import { runProgram } from "../../cli/program/runProgram";
+import { REPO_ROOT } from "../../cli/repoRoot";
+import { loadStackConfig } from "../../cli/program/stackConfig";
+import { Amalgam8Variant, buildAmalgam8 } from "../../harness/loopback/prerequisites";
+import { sleep, waitFor } from "../../cli/process";
 import { log, runBenchmarkCommand } from "./cli";
 import { BenchResult, FaultRecord, figuresPerFault, summary, table } from "./controlPlaneReport";
 import { Traffic } from "./controlPlaneTraffic";

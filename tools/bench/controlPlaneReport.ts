@@ -3,7 +3,7 @@
  * latency), the `--json` summary, the goals and the table.
  */
 import { textTable } from "./table";
-import { Amalgam8Variant } from "../loopback/prerequisites";
+import { Amalgam8Variant } from "../../harness/loopback/prerequisites";
 import { RequestRecord, isFailed } from "./requests";
 import { median, percentile, round } from "./stats";
 

@@ -3,9 +3,9 @@
  * of reads alternating replicas and kinds, heartbeats and one rule write per second, every request
  * recorded and judged against the ledger of what was acknowledged before it started.
  */
-import { requestJson } from "../smoke/http";
-import { sleep } from "../loopback/process";
-import { Ledger, RequestKind, contradiction, missingOf } from "../smoke/ledger";
+import { requestJson } from "../../cli/smoke/http";
+import { sleep } from "../../cli/process";
+import { Ledger, RequestKind, contradiction, missingOf } from "../../cli/smoke/ledger";
 import { RequestRecord, isFailed } from "./requests";
 
 /** Sidecar-like load: one request every 32 ms (about 31/s) plus one rule write per second. */

@@ -10,12 +10,12 @@
  * Their failover-timeout of 180 s stops Sentinel from failing over the same master again for
  * 6 minutes, so every baseline kill gets a fresh cluster (on other ports).
  */
-import { sleep, waitFor } from "../loopback/process";
-import { RedisHaCluster } from "../loopback/redisCluster";
-import { ContinuousWriter, verifyAckedWrites } from "../loopback/redisWriter";
-import { SentinelEvents } from "../loopback/sentinelEvents";
+import { sleep, waitFor } from "../../cli/process";
+import { RedisHaCluster } from "../../harness/loopback/redisCluster";
+import { ContinuousWriter, verifyAckedWrites } from "../../harness/loopback/redisWriter";
+import { SentinelEvents } from "../../harness/loopback/sentinelEvents";
 import { RedisHaTimings, chartBaselineTimings, recommendedTimings } from "../../components/redis/haConfig";
-import { FlagSpec, parseFlags } from "../flags";
+import { FlagSpec, parseFlags } from "../../cli/flags";
 import { log, runBenchmarkCommand } from "./cli";
 import { median, round } from "./stats";
 import { textTable } from "./table";

@@ -34,20 +34,20 @@
  *                            [--writes plain|rules] [--json]
  */
 import { RedisHaTimings, chartBaselineTimings, recommendedTimings } from "../../components/redis/haConfig";
-import { kubernetesObjects } from "../check/resources";
-import { FlagSpec, parseFlags } from "../flags";
-import { Amalgam8Instance } from "../loopback/amalgam8";
-import { Amalgam8Variant, buildAmalgam8 } from "../loopback/prerequisites";
-import { sleep, waitFor } from "../loopback/process";
-import { RedisHaCluster, haproxyMember, nodeMember } from "../loopback/redisCluster";
-import { MasterSwitch, SentinelEvents } from "../loopback/sentinelEvents";
-import { plainWritersPerHaproxy, verifyAckedWrites } from "../loopback/redisWriter";
-import { RenderedStack, renderedRedisHa, startRenderedService } from "../loopback/stack";
-import { runProgram } from "../program/runProgram";
-import { loadStackConfig } from "../program/stackConfig";
-import { REPO_ROOT } from "../repoRoot";
-import { httpClient } from "../smoke/http";
-import { RuleLedger } from "../smoke/ruleLedger";
+import { kubernetesObjects } from "../../cli/check/resources";
+import { FlagSpec, parseFlags } from "../../cli/flags";
+import { Amalgam8Instance } from "../../harness/loopback/amalgam8";
+import { Amalgam8Variant, buildAmalgam8 } from "../../harness/loopback/prerequisites";
+import { sleep, waitFor } from "../../cli/process";
+import { RedisHaCluster, haproxyMember, nodeMember } from "../../harness/loopback/redisCluster";
+import { MasterSwitch, SentinelEvents } from "../../harness/loopback/sentinelEvents";
+import { plainWritersPerHaproxy, verifyAckedWrites } from "../../harness/loopback/redisWriter";
+import { RenderedStack, renderedRedisHa, startRenderedService } from "../../harness/loopback/stack";
+import { runProgram } from "../../cli/program/runProgram";
+import { loadStackConfig } from "../../cli/program/stackConfig";
+import { REPO_ROOT } from "../../cli/repoRoot";
+import { httpClient } from "../../cli/smoke/http";
+import { RuleLedger } from "../../cli/smoke/ruleLedger";
 import { log, runBenchmarkCommand } from "./cli";
 import { median, round } from "./stats";
 import { textTable } from "./table";

@@ -1,5 +1,5 @@
 /** What the control-plane benchmark records of each request it makes. */
-import type { RequestKind } from "../smoke/ledger";
+import type { RequestKind } from "../../cli/smoke/ledger";
 
 export type { RequestKind };
 

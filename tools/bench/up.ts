@@ -1,5 +1,5 @@
 /**
- * `npm run bench:up`: what the real Pulumi CLI costs on the test cluster (tools/cluster), for prod:
+ * `npm run bench:up`: what the real Pulumi CLI costs on the test cluster (harness/cluster), for prod:
  * `pulumi up` from empty until every workload is Ready (the provider's await), a `pulumi up` with
  * nothing to do, `pulumi preview` with the policy pack, and `pulumi destroy`. The floor, measured in
  * the same run: the same objects (`npm run check -- --stack prod --out`) applied with one
@@ -15,13 +15,13 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { FlagSpec, parseFlags } from "../flags";
+import { FlagSpec, parseFlags } from "../../cli/flags";
 import { runBenchmarkCommand } from "./cli";
-import { CLUSTER_BIN, CliResult, policyPackArgs, pulumiProject } from "../cluster/pulumiCli";
-import { REDACTED } from "../check/out";
-import { TestCluster, startTestCluster } from "../cluster/testCluster";
-import { waitFor } from "../loopback/process";
-import { REPO_ROOT } from "../repoRoot";
+import { CLUSTER_BIN, CliResult, policyPackArgs, pulumiProject } from "../../harness/cluster/pulumiCli";
+import { REDACTED } from "../../cli/check/out";
+import { TestCluster, startTestCluster } from "../../harness/cluster/testCluster";
+import { waitFor } from "../../cli/process";
+import { REPO_ROOT } from "../../cli/repoRoot";
 import { median, round } from "./stats";
 
 const STACK = "prod";
@@ -78,11 +78,7 @@ async function main(args: Args): Promise<void> {
         const pulumi = (...a: string[]): Promise<CliResult> => project.run([...a, "--stack", STACK], { env, timeoutMs: STEP_TIMEOUT_MS });
         const policy = policyPackArgs(STACK);
         await timed("pulumi stack init", () => project.run(["stack", "init", STACK]));
-        const check = [
-            "-r",
-            path.join(REPO_ROOT, "tools", "check", "transpileCache.js"),
-            path.join(REPO_ROOT, "tools", "check", "main.ts"),
-        ];
+        const check = ["-r", path.join(REPO_ROOT, "cli", "check", "transpileCache.js"), path.join(REPO_ROOT, "cli", "check", "main.ts")];
         await timed("check --out", () => run(process.execPath, [...check, "--stack", STACK, "--out", manifests], process.env));
         const files = fs.readdirSync(manifests, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".yaml"));
         // `--out` never writes a secret: the floor's Secrets get fresh values, as the stack's do.

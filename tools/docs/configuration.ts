@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { withConfigurationTable } from "../../components/settings/docs";
-import { REPO_ROOT } from "../repoRoot";
+import { REPO_ROOT } from "../../cli/repoRoot";
 
 const README = path.join(REPO_ROOT, "README.md");
 

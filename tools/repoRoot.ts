@@ -1,4 +1,0 @@
-import * as path from "path";
-
-/** The repository's root folder (this file sits in tools/, directly below it). */
-export const REPO_ROOT = path.resolve(__dirname, "..");

@@ -269,14 +269,6 @@ export interface LaunchOptions {
     readonly keptOutput?: number;
 }
 
-/**
- * The `sh` of the Redis image (redis:*-alpine) is busybox ash: the generated scripts run under it
- * here too, so that what dash or bash would forgive fails a test before it fails a pod.
- */
-export function podShell(script: string, ...args: string[]): [cmd: string, args: string[]] {
-    return ["busybox", ["sh", script, ...args]];
-}
-
 /** Whether `cmd` (a path, or a name looked up on `searchPath`) is an executable file. */
 export function isExecutable(cmd: string, searchPath: string): boolean {
     const candidates = cmd.includes("/")
@@ -304,7 +296,8 @@ export function launch(
 ): { process: ManagedProcess; child: ChildProcess } {
     const env = opts.env ?? process.env;
     // spawn's own lookup: the child's PATH, else /usr/bin:/bin.
-    if (!isExecutable(cmd, env.PATH ?? "/usr/bin:/bin")) throw new CommandNotFound(cmd);
+    const file = cmd.includes("/") ? path.resolve(opts.cwd ?? process.cwd(), cmd) : cmd;
+    if (!isExecutable(file, env.PATH ?? "/usr/bin:/bin")) throw new CommandNotFound(cmd);
     const fd = opts.logFile === undefined ? undefined : fs.openSync(opts.logFile, "a");
     try {
         const stdout = fd === undefined || opts.pipeStdout ? "pipe" : fd;
@@ -312,7 +305,11 @@ export function launch(
         const stdio: StdioOptions = [stdin, stdout, fd ?? "pipe", ...(opts.extraStdio ?? [])];
         const child = spawn(cmd, [...args], { env, cwd: opts.cwd, stdio, detached: true });
         const managed = new ManagedProcess(name, child, opts.logFile, opts.keptOutput);
-        if (opts.input !== undefined) child.stdin!.end(opts.input);
+        if (opts.input !== undefined) {
+            // A child that exits without reading its input is not an error of ours (EPIPE).
+            child.stdin!.on("error", () => undefined);
+            child.stdin!.end(opts.input);
+        }
         return { process: managed, child };
     } finally {
         if (fd !== undefined) fs.closeSync(fd);

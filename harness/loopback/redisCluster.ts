@@ -23,22 +23,19 @@ import {
     recommendedTimings,
     renderRedisHaFiles,
 } from "../../components/redis/haConfig";
-import {
-    Endpoint,
-    ManagedProcess,
-    WaitAborted,
-    freePorts,
-    launch,
-    makeTempDir,
-    podShell,
-    removeTempDir,
-    tailFile,
-    waitFor,
-} from "../../cli/process";
+import { Endpoint, ManagedProcess, WaitAborted, freePorts, launch, makeTempDir, removeTempDir, tailFile, waitFor } from "../../cli/process";
 import { PartitionLab } from "./partitionLab";
 import { PARTITION_LAB_PREREQUISITES, REDIS_HA_PREREQUISITES, requirePrerequisites } from "./prerequisites";
 import { command } from "./redisClient";
 import { LayoutTopology } from "./redisTopology";
+
+/**
+ * The `sh` of the Redis image (redis:*-alpine) is busybox ash: the generated scripts run under it
+ * here too, so that what dash or bash would forgive fails a test before it fails a pod.
+ */
+export function podShell(script: string, ...args: string[]): [cmd: string, args: string[]] {
+    return ["busybox", ["sh", script, ...args]];
+}
 
 export interface ClusterOptions {
     timings?: RedisHaTimings;

@@ -19,7 +19,6 @@ import {
     freePorts,
     launch,
     makeTempDir,
-    podShell,
     removeTempDir,
     sleep,
     tailFile,
@@ -27,7 +26,7 @@ import {
 } from "../../cli/process";
 import { Amalgam8Service, Amalgam8Variant, PREREQUISITES, requirePrerequisites } from "./prerequisites";
 import { command } from "./redisClient";
-import { RedisHaCluster } from "./redisCluster";
+import { RedisHaCluster, podShell } from "./redisCluster";
 import type { JourneyTarget } from "../../cli/smoke/journey";
 
 export interface RenderedStack {

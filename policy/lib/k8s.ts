@@ -5,6 +5,12 @@
 import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IContainerPort } from "kubernetes-models/v1/ContainerPort";
 import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
+import type { IServiceSpec } from "kubernetes-models/v1/ServiceSpec";
+import type { IDeploymentSpec } from "kubernetes-models/apps/v1/DeploymentSpec";
+import type { IStatefulSetSpec } from "kubernetes-models/apps/v1/StatefulSetSpec";
+import type { IHorizontalPodAutoscalerSpec } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscalerSpec";
+import type { INetworkPolicySpec } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicySpec";
+import type { IPodDisruptionBudgetSpec } from "kubernetes-models/policy/v1/PodDisruptionBudgetSpec";
 import { REPLICATED_KINDS, WORKLOAD_KINDS } from "./kinds";
 
 /** A Kubernetes object as a plain JSON value. */
@@ -108,6 +114,29 @@ export function declaresField(obj: K8sObject, path: readonly string[]): boolean 
         for (const key of path) owned = owned?.[`f:${key}`];
         return owned !== undefined;
     });
+}
+
+/** A list field as read from JSON: the list, or empty when it is unset or not a list. */
+export function listOf<T>(value: readonly T[] | undefined): T[] {
+    return Array.isArray(value) ? [...value] : [];
+}
+
+/** The API's types of the specs the rules read, by kind. */
+export interface Specs {
+    Deployment: IDeploymentSpec;
+    StatefulSet: IStatefulSetSpec;
+    Service: IServiceSpec;
+    HorizontalPodAutoscaler: IHorizontalPodAutoscalerSpec;
+    PodDisruptionBudget: IPodDisruptionBudgetSpec;
+    NetworkPolicy: INetworkPolicySpec;
+}
+
+/**
+ * `spec` (unset: empty) as the API's type for `kind`, so that a misspelt field does not compile.
+ * Only the type is chosen: the values are still unchecked JSON, read defensively.
+ */
+export function specOf<K extends keyof Specs>(obj: K8sObject, _kind: K): Partial<Specs[K]> {
+    return obj.spec ?? {};
 }
 
 export function kindOf(obj: K8sObject): string {

@@ -15,6 +15,7 @@ import {
     namespaceOf,
     podTemplateOf,
     refOf,
+    specOf,
 } from "./k8s";
 import { REPLICATED_KINDS } from "./kinds";
 import { LabelSelector, matchesLabelSelector, matchesMapSelector } from "./selector";
@@ -130,10 +131,10 @@ export class StackModel {
             const id = `${e.kind}/${e.namespace}/${e.name}`;
             if (!this.byId.has(id)) this.byId.set(id, e);
         }
-        const hpas = groupBy(
-            this.ofKind("HorizontalPodAutoscaler"),
-            (h) => `${h.namespace}/${h.obj.spec?.scaleTargetRef?.kind}/${h.obj.spec?.scaleTargetRef?.name}`,
-        );
+        const hpas = groupBy(this.ofKind("HorizontalPodAutoscaler"), (h) => {
+            const target = specOf(h.obj, "HorizontalPodAutoscaler").scaleTargetRef;
+            return `${h.namespace}/${target?.kind}/${target?.name}`;
+        });
         for (const e of this.entries) {
             const pod = podTemplateOf(e.obj);
             if (!pod) {
@@ -141,7 +142,8 @@ export class StackModel {
             }
             const hpa = hpas.get(`${e.namespace}/${e.kind}/${e.name}`)?.[0];
             const declared = declaredReplicas(e.obj);
-            const hpaMin = hpa ? (typeof hpa.obj.spec?.minReplicas === "number" ? hpa.obj.spec.minReplicas : 1) : undefined;
+            const hpaMinReplicas = hpa ? specOf(hpa.obj, "HorizontalPodAutoscaler").minReplicas : undefined;
+            const hpaMin = hpa ? (typeof hpaMinReplicas === "number" ? hpaMinReplicas : 1) : undefined;
             this.workloads.push({
                 ...e,
                 pod,
@@ -193,27 +195,29 @@ export class StackModel {
 
     /** Workloads whose pods a Service's selector picks, in its namespace. */
     serviceTargets(svc: Entry): Workload[] {
-        const sel = svc.obj.spec?.selector as Record<string, string> | undefined;
+        const sel = specOf(svc.obj, "Service").selector as Record<string, string> | undefined;
         return this.workloadsIn(svc.namespace).filter((w) => matchesMapSelector(sel, w.pod.labels));
     }
 
     servicesFor(w: Workload): Entry[] {
-        return this.ofKindIn("Service", w.namespace).filter((s) => matchesMapSelector(s.obj.spec?.selector, w.pod.labels));
+        return this.ofKindIn("Service", w.namespace).filter((s) => matchesMapSelector(specOf(s.obj, "Service").selector, w.pod.labels));
     }
 
     pdbsFor(w: Workload): Entry[] {
         return this.ofKindIn("PodDisruptionBudget", w.namespace).filter((p) =>
-            matchesLabelSelector(p.obj.spec?.selector as LabelSelector, w.pod.labels),
+            matchesLabelSelector(specOf(p.obj, "PodDisruptionBudget").selector as LabelSelector, w.pod.labels),
         );
     }
 
     pdbTargets(pdb: Entry): Workload[] {
-        return this.workloadsIn(pdb.namespace).filter((w) => matchesLabelSelector(pdb.obj.spec?.selector as LabelSelector, w.pod.labels));
+        return this.workloadsIn(pdb.namespace).filter((w) =>
+            matchesLabelSelector(specOf(pdb.obj, "PodDisruptionBudget").selector as LabelSelector, w.pod.labels),
+        );
     }
 
     networkPoliciesFor(w: Workload): Entry[] {
         return this.ofKindIn("NetworkPolicy", w.namespace).filter((n) =>
-            matchesLabelSelector(n.obj.spec?.podSelector as LabelSelector, w.pod.labels),
+            matchesLabelSelector(specOf(n.obj, "NetworkPolicy").podSelector as LabelSelector, w.pod.labels),
         );
     }
 

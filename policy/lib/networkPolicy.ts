@@ -3,19 +3,20 @@
  * ports a rule covers, and whether a client's pods are admitted.
  */
 import type { Entry, StackModel, Workload } from "./model";
+import { listOf, specOf } from "./k8s";
 import { matchesLabelSelector } from "./selector";
 
 /** NetworkPolicies that select the workload's pods and restrict ingress (unset policyTypes include Ingress). */
 export function ingressPoliciesFor(model: StackModel, w: Workload): Entry[] {
     return model.networkPoliciesFor(w).filter((n) => {
-        const types: unknown = n.obj.spec?.policyTypes;
+        const types: unknown = specOf(n.obj, "NetworkPolicy").policyTypes;
         return !Array.isArray(types) || types.includes("Ingress");
     });
 }
 
 /** The ingress rules of a NetworkPolicy. */
 export function ingressRules(policy: Entry): any[] {
-    return Array.isArray(policy.obj.spec?.ingress) ? policy.obj.spec.ingress : [];
+    return listOf(specOf(policy.obj, "NetworkPolicy").ingress);
 }
 
 /** Whether an ingress rule's `ports` (unset = all) include one of `ports` (numbers, or names matched by name). */

@@ -8,7 +8,7 @@
  * persistence, replication and auth rules only concern data nodes.
  */
 import { imageName } from "./image";
-import { Container, PodTemplate, commandWords, containerPorts, containersOf } from "./k8s";
+import { Container, PodTemplate, commandWords, containerPorts, containersOf, listOf, specOf } from "./k8s";
 import type { Workload } from "./model";
 
 export type RedisRole = "server" | "sentinel" | "proxy";
@@ -98,7 +98,7 @@ export function redisPortsOf(w: Workload): Set<number | string> {
 /** Whether the redis container of a data node mounts a PersistentVolumeClaim (its data survives a restart). */
 export function keepsDataOnClaim(w: Workload): boolean {
     const claimNames = new Set<string>();
-    for (const t of Array.isArray(w.obj.spec?.volumeClaimTemplates) ? w.obj.spec.volumeClaimTemplates : []) {
+    for (const t of listOf(specOf(w.obj, "StatefulSet").volumeClaimTemplates)) {
         if (typeof t?.metadata?.name === "string") claimNames.add(t.metadata.name);
     }
     for (const v of Array.isArray(w.pod.spec.volumes) ? w.pod.spec.volumes : []) {

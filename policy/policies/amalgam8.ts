@@ -5,6 +5,7 @@
 import { A8StorageView, a8Storages } from "../lib/a8Storage";
 import { A8Role, A8_STORAGE, parseRedisAddress } from "../lib/amalgam8";
 import { Entry, StackModel } from "../lib/model";
+import { listOf, specOf } from "../lib/k8s";
 import { ingressAdmits } from "../lib/networkPolicy";
 import { Rule, stackRule } from "../lib/policy";
 import { redisServerConfig } from "../lib/redisConfig";
@@ -95,7 +96,7 @@ function checkWiring(model: StackModel, s: A8StorageView, report: (m: string, e?
         return;
     }
     if (parsed.port && /^\d+$/.test(parsed.port)) {
-        const ports = (Array.isArray(svc.obj.spec?.ports) ? svc.obj.spec.ports : []).map((p: any) => String(p?.port));
+        const ports = listOf(specOf(svc.obj, "Service").ports).map((p: any) => String(p?.port));
         if (!ports.includes(parsed.port)) {
             report(
                 `${w.ref}: ${st.addressVar} uses port ${parsed.port}, but ${svc.ref} exposes ${ports.join(", ") || "no port"}: use the ` +

@@ -5,7 +5,7 @@
 import { a8Storage } from "../lib/a8Storage";
 import { A8_STORAGE } from "../lib/amalgam8";
 import { allowedDisruptions, deploymentMaxUnavailable, statefulSetMaxUnavailable } from "../lib/disruption";
-import { declaresField } from "../lib/k8s";
+import { declaresField, specOf } from "../lib/k8s";
 import { Workload } from "../lib/model";
 import { Rule, stackRule } from "../lib/policy";
 import { selectorProblems } from "../lib/selector";
@@ -77,7 +77,7 @@ export const noReplicatedMemoryStore = stackRule({
             if (!s || !s.memory) {
                 continue;
             }
-            const max = w.hpa ? Math.max(w.replicas, Number(w.hpa.obj.spec?.maxReplicas ?? 1)) : w.replicas;
+            const max = w.hpa ? Math.max(w.replicas, Number(specOf(w.hpa.obj, "HorizontalPodAutoscaler").maxReplicas ?? 1)) : w.replicas;
             if (max <= 1) {
                 continue;
             }
@@ -136,7 +136,7 @@ export const pdbAllowsDisruption = stackRule({
     amalgam8Specific: false,
     check(model, _cfg, report) {
         for (const pdb of model.ofKind("PodDisruptionBudget")) {
-            const spec = pdb.obj.spec ?? {};
+            const spec = specOf(pdb.obj, "PodDisruptionBudget");
             const hasMin = spec.minAvailable !== undefined && spec.minAvailable !== null;
             const hasMax = spec.maxUnavailable !== undefined && spec.maxUnavailable !== null;
             if (hasMin === hasMax) {
@@ -255,7 +255,7 @@ export const rollingUpdate = stackRule({
     check(model, _cfg, report) {
         for (const w of model.workloads) {
             if (w.kind === "Deployment") {
-                const strategy = w.obj.spec?.strategy ?? {};
+                const strategy = specOf(w.obj, "Deployment").strategy ?? {};
                 if (strategy.type === "Recreate") {
                     report(
                         `${w.ref} uses strategy Recreate, which stops every pod before starting new ones: use type RollingUpdate with ` +
@@ -274,7 +274,11 @@ export const rollingUpdate = stackRule({
                 }
             } else if (w.kind === "StatefulSet") {
                 const mu = statefulSetMaxUnavailable(w);
-                if ((w.obj.spec?.updateStrategy?.type ?? "RollingUpdate") === "RollingUpdate" && w.replicas > 1 && mu >= w.replicas) {
+                if (
+                    (specOf(w.obj, "StatefulSet").updateStrategy?.type ?? "RollingUpdate") === "RollingUpdate" &&
+                    w.replicas > 1 &&
+                    mu >= w.replicas
+                ) {
                     report(
                         `${w.ref} lets ${mu} of ${w.replicas} pods be down during an update: set ` +
                             `updateStrategy.rollingUpdate.maxUnavailable to 1.`,
@@ -296,7 +300,7 @@ export const rollingUpdateSurge = stackRule({
     amalgam8Specific: false,
     check(model, _cfg, report) {
         for (const w of model.workloads) {
-            if (w.kind !== "Deployment" || w.replicas < 2 || w.obj.spec?.strategy?.type === "Recreate") {
+            if (w.kind !== "Deployment" || w.replicas < 2 || specOf(w.obj, "Deployment").strategy?.type === "Recreate") {
                 continue;
             }
             const mu = deploymentMaxUnavailable(w);
@@ -323,11 +327,12 @@ export const hpaConsistency = stackRule<{ minReplicas: number }>({
     properties: { minReplicas: { type: "integer", minimum: 1, default: 2, description: "Least minReplicas of an HPA." } },
     check(model, cfg, report) {
         for (const h of model.ofKind("HorizontalPodAutoscaler")) {
-            const ref = h.obj.spec?.scaleTargetRef ?? {};
+            const spec = specOf(h.obj, "HorizontalPodAutoscaler");
+            const ref = { kind: spec.scaleTargetRef?.kind, name: spec.scaleTargetRef?.name };
             const target = model.workloads.find((w) => w.namespace === h.namespace && w.kind === ref.kind && w.name === ref.name);
             const targetText = target ? target.ref : `${ref.kind}/${ref.name}`;
-            const min = typeof h.obj.spec?.minReplicas === "number" ? h.obj.spec.minReplicas : 1;
-            const max = Number(h.obj.spec?.maxReplicas);
+            const min = typeof spec.minReplicas === "number" ? spec.minReplicas : 1;
+            const max = Number(spec.maxReplicas);
             if (min < cfg.minReplicas) {
                 report(
                     `${h.ref} lets ${targetText} scale down to ${plural(min, "pod")}: set minReplicas to at least ` +
@@ -337,7 +342,7 @@ export const hpaConsistency = stackRule<{ minReplicas: number }>({
             }
             if (!(max > min)) {
                 report(
-                    `${h.ref} has maxReplicas ${h.obj.spec?.maxReplicas} not above minReplicas ${min}: it can never scale; raise ` +
+                    `${h.ref} has maxReplicas ${spec.maxReplicas} not above minReplicas ${min}: it can never scale; raise ` +
                         `maxReplicas${stackKeyHint(h.urn, h.obj, "maxReplicas")} or drop the HPA.`,
                     h,
                 );

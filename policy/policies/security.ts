@@ -2,7 +2,7 @@
  * Security: no secrets written as literals, pods held to the Kubernetes "restricted" Pod Security
  * Standard, and Redis authenticated and reachable only by its clients.
  */
-import { containerName, containerPorts, kindOf, refOf, workloadContainers } from "../lib/k8s";
+import { containerName, containerPorts, kindOf, listOf, refOf, specOf, workloadContainers } from "../lib/k8s";
 import { WORKLOAD_KINDS } from "../lib/kinds";
 import { Entry, StackModel, Workload } from "../lib/model";
 import { ingressPoliciesFor, ingressRuleCovers, ingressRules } from "../lib/networkPolicy";
@@ -266,8 +266,8 @@ export const redisNotExposed = stackRule({
             if (hits.length === 0) {
                 continue;
             }
-            const type = svc.obj.spec?.type ?? "ClusterIP";
-            const ips: unknown[] = Array.isArray(svc.obj.spec?.externalIPs) ? svc.obj.spec.externalIPs : [];
+            const type = specOf(svc.obj, "Service").type ?? "ClusterIP";
+            const ips: unknown[] = listOf(specOf(svc.obj, "Service").externalIPs);
             if (type === "NodePort" || type === "LoadBalancer" || ips.length > 0) {
                 const what =
                     ips.length > 0 && type !== "NodePort" && type !== "LoadBalancer"

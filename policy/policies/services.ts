@@ -2,7 +2,7 @@
  * Services: internal only unless allow-listed, and each one routed to the declared ports of exactly
  * one workload.
  */
-import { containerPorts, containersOf, refOf } from "../lib/k8s";
+import { containerPorts, containersOf, listOf, refOf, specOf } from "../lib/k8s";
 import { Rule, resourceRule, stackRule } from "../lib/policy";
 import { containerServesTargetPort } from "../lib/services";
 import { stackKeyHint } from "../lib/stackKeys";
@@ -30,7 +30,7 @@ export const servicesInternal = resourceRule<{ allowLoadBalancerFor: string[]; a
     check(obj, cfg, report, { urn }) {
         const name = obj.metadata?.name;
         const key = stackKeyHint(urn, obj, "serviceType");
-        const type = obj.spec?.type ?? "ClusterIP";
+        const type = specOf(obj, "Service").type ?? "ClusterIP";
         if (type === "NodePort" && !cfg.allowNodePortFor.includes(name)) {
             report(
                 `${refOf(obj)} is a NodePort: it opens a port on every node. Use type ClusterIP and expose it through an Ingress or ` +
@@ -43,9 +43,10 @@ export const servicesInternal = resourceRule<{ allowLoadBalancerFor: string[]; a
                     `it in allowLoadBalancerFor${key}.`,
             );
         }
-        if (Array.isArray(obj.spec?.externalIPs) && obj.spec.externalIPs.length > 0) {
+        const externalIPs = listOf(specOf(obj, "Service").externalIPs);
+        if (externalIPs.length > 0) {
             report(
-                `${refOf(obj)} sets externalIPs ${obj.spec.externalIPs.join(", ")}: remove them (they let traffic for any address be ` +
+                `${refOf(obj)} sets externalIPs ${externalIPs.join(", ")}: remove them (they let traffic for any address be ` +
                     `captured).`,
             );
         }
@@ -61,10 +62,10 @@ export const serviceSelectsOneWorkload = stackRule({
     amalgam8Specific: false,
     check(model, _cfg, report) {
         for (const svc of model.ofKind("Service")) {
-            if (svc.obj.spec?.type === "ExternalName") {
+            if (specOf(svc.obj, "Service").type === "ExternalName") {
                 continue;
             }
-            const sel = svc.obj.spec?.selector;
+            const sel = specOf(svc.obj, "Service").selector;
             if (!sel || Object.keys(sel).length === 0) {
                 report(
                     `${svc.ref} has no selector, so it routes to no pod unless Endpoints are managed by hand: set spec.selector to its ` +
@@ -103,11 +104,11 @@ export const serviceTargetPort = stackRule({
     amalgam8Specific: false,
     check(model, _cfg, report) {
         for (const svc of model.ofKind("Service")) {
-            if (svc.obj.spec?.type === "ExternalName") {
+            if (specOf(svc.obj, "Service").type === "ExternalName") {
                 continue;
             }
             const targets = model.serviceTargets(svc);
-            for (const port of Array.isArray(svc.obj.spec?.ports) ? svc.obj.spec.ports : []) {
+            for (const port of listOf(specOf(svc.obj, "Service").ports)) {
                 let target: unknown = port?.targetPort ?? port?.port;
                 if (typeof target === "string" && /^\d+$/.test(target)) target = Number(target);
                 const protocol = port?.protocol ?? "TCP";

@@ -27,23 +27,26 @@ function compileErrors(body: string): string[] {
         .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
 }
 
-describe("policy pack: the rules read pods through the API's types", function () {
+describe("policy pack: the rules read pods and specs through the API's types", function () {
     this.timeout(60_000);
 
-    it("a misspelt container or security-context field does not compile, so no rule can read it and pass for ever", () => {
+    it("a misspelt container, security-context or spec field does not compile, so no rule can read it and pass for ever", () => {
         const errors = compileErrors(`
-            import { PodTemplate, allContainersOf, containerPorts } from "./k8s";
-            export function read(pod: PodTemplate): unknown[] {
+            import { K8sObject, PodTemplate, allContainersOf, containerPorts, specOf } from "./k8s";
+            export function read(pod: PodTemplate, obj: K8sObject): unknown[] {
                 return allContainersOf(pod.spec).map((c) => [
                     c.securityContext?.runAsNonRoot, containerPorts(c)[0]?.containerPort, pod.spec.topologySpreadConstraints,
+                    specOf(obj, "Service").externalIPs, specOf(obj, "HorizontalPodAutoscaler").minReplicas,
                     c.securityContext?.runAsNonRot,
                     c.livenessprobe,
+                    specOf(obj, "Service").externalIps,
+                    specOf(obj, "HorizontalPodAutoscaler").minReplica,
                 ]);
             }`);
         assert.deepStrictEqual(
             errors.map((e) => /Property '(\w+)' does not exist/.exec(e)?.[1] ?? e),
-            ["runAsNonRot", "livenessprobe"],
-            "only the two misspelt fields are errors",
+            ["runAsNonRot", "livenessprobe", "externalIps", "minReplica"],
+            "only the misspelt fields are errors",
         );
     });
 });

@@ -32,7 +32,8 @@ import {
     validateRedisHaLayout,
 } from "../../components/redis/haConfig";
 import { HA_SCRIPT_SOURCES, SCRIPTS_DIR, STANDALONE_SCRIPT_SOURCES } from "../../components/redis/scripts";
-import { ManagedProcess, freePorts, launch, podShell, sleep, waitFor } from "../../cli/process";
+import { ManagedProcess, freePorts, launch, sleep, waitFor } from "../../cli/process";
+import { podShell } from "../../harness/loopback/redisCluster";
 import { command } from "../../harness/loopback/redisClient";
 
 /**

@@ -177,8 +177,9 @@ export class ManagedProcess {
     /**
      * Waits up to timeoutMs for `pattern` in what the child printed on a piped stdout; rejects
      * (WaitAborted) at once when the child exits first, with its name and its last lines.
+     * `expected` names what was awaited in the message of a timeout.
      */
-    async waitForOutput(pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+    async waitForOutput(pattern: RegExp, timeoutMs: number, expected = String(pattern)): Promise<RegExpExecArray> {
         let timer: NodeJS.Timeout | undefined;
         let listener: (() => void) | undefined;
         try {
@@ -195,7 +196,7 @@ export class ManagedProcess {
                     else if (this.closed) fail("exited");
                 };
                 this.outputListeners.add(listener);
-                timer = setTimeout(() => fail(`printed no ${pattern} within ${timeoutMs / 1000} s`), timeoutMs);
+                timer = setTimeout(() => fail(`printed no ${expected} within ${timeoutMs / 1000} s`), timeoutMs);
                 listener();
             });
         } finally {

@@ -193,7 +193,7 @@ export class PolicyPackProcess {
         });
         let port: number;
         try {
-            port = Number((await pack.waitForOutput(/^\s*(\d+)\s*$/m, startTimeoutMs))[1]);
+            port = Number((await pack.waitForOutput(/^\s*(\d+)\s*$/m, startTimeoutMs, "port"))[1]);
         } catch {
             const why = pack.running
                 ? `it printed no port within ${Math.round(startTimeoutMs / 1000)} s; ` +

@@ -43,7 +43,7 @@ export class PortForward {
             throw e;
         }
         try {
-            const [, port] = await kubectl.waitForOutput(FORWARDING, timeoutMs);
+            const [, port] = await kubectl.waitForOutput(FORWARDING, timeoutMs, "forwarding address");
             return new PortForward(kubectl, Number(port));
         } catch (e) {
             await kubectl.stop(0);

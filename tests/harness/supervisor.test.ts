@@ -35,6 +35,10 @@ describe("harness: the supervisor of child processes", function () {
             return true;
         });
         assert.ok(Date.now() - started < 5_000, "it did not wait for the deadline");
+
+        const { process: silent } = launch("silent", "sleep", ["30"]);
+        await assert.rejects(silent.waitForOutput(/\d+/, 300, "port"), /silent printed no port within 0\.3 s$/);
+        await silent.stop();
     });
 
     it("refuses a command that is not on PATH before anything starts", () => {

@@ -147,10 +147,6 @@ export function expandMatrix(job: Job): Combo[] {
     return combos;
 }
 
-export function stacksOfMatrix(job: Job): string[] {
-    return sorted(expandMatrix(job).map((c) => String(c.stack)));
-}
-
 /**
  * Replaces `${{ matrix.x }}` / `${{ inputs.x }}` / `${{ env.X }}` and then `$X` / `${X}`
  * with known values. `inputs` are the `with:` values of a caller of a reusable workflow.
